@@ -1,0 +1,457 @@
+import type { Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+import {
+  create_container, type AmqpError, type Connection, type Delivery, type EventContext,
+  type Message, type Receiver, type Sender,
+} from 'rhea';
+import { parseLinkAddress } from './addresses';
+import { bodyBytes, idToString, optionalString, propertyMap, terminusAddress } from './amqp-values';
+import { answerCbsRequest } from './cbs';
+import { makeCertificates, type HubCertificates } from './certs';
+import { ConnectionState } from './connection-state';
+import type { PutTokenEvent, ReceivedMessage, RejectedMessage } from './records';
+import { DeviceRegistry, identityKey, type Identity } from './registry';
+
+export const UNAUTHORIZED = 'amqp:unauthorized-access';
+export const THROTTLED = 'com.microsoft:device-container-throttled';
+export const NOT_FOUND = 'amqp:not-found';
+export const TOO_LARGE = 'amqp:link:message-size-exceeded';
+
+/** IoT Hub refuses device-to-cloud messages over 256 KB. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+// Generous, so that many messages can be in flight on one link without waiting for credit.
+const CREDIT_WINDOW = 1000;
+
+export interface HubOptions {
+  /** Port on 127.0.0.1; absent or 0 lets the kernel pick a free one (no race). */
+  readonly port?: number;
+  /** Receives one line per state change or message. Never given a key or a token. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * A local stand-in for Azure IoT Hub's AMQP endpoint, for tests and the demo.
+ *
+ * The switches and what the Node SDK (azure-iot-device-amqp) makes of them:
+ * - refuseConnections: TCP sockets are destroyed before TLS; `open()` fails with
+ *   NotConnectedError at once (with the default retry policy it keeps retrying).
+ * - dropConnections: open sockets are destroyed; the client sees 'disconnect' with
+ *   NotConnectedError and, with a retry policy, reconnects.
+ * - throttle / rejectNext: the message is rejected; `sendEvent` fails with the mapped
+ *   error (ThrottlingError for the throttle condition) and the connection stays up.
+ * - expireTokensNow and revokeDevice: later messages are rejected with
+ *   amqp:unauthorized-access (UnauthorizedError) until a valid put-token on the same
+ *   connection; revokeDevice also makes every later put-token fail with 401.
+ * None of them sends an AMQP close frame: the SDK would wait 45 s for its own close to
+ * finish before reporting anything.
+ */
+export interface LocalHub {
+  /** `localhost:PORT`: what goes into HostName= of a connection string. */
+  readonly host: string;
+  readonly port: number;
+  readonly caPem: string;
+  readonly caPath: string;
+  /** Accepted telemetry, oldest first. */
+  readonly messages: readonly ReceivedMessage[];
+  /** Every put-token request, oldest first. */
+  readonly putTokens: readonly PutTokenEvent[];
+  /** Telemetry the hub refused, oldest first. */
+  readonly rejections: readonly RejectedMessage[];
+  /** AMQP connections opened since start. */
+  readonly connectionCount: number;
+  readonly openConnections: number;
+  /** TCP connections closed by refuseConnections. */
+  readonly refusedConnections: number;
+
+  /** Registers a device (or one of its modules); returns the key, random if none given. */
+  addDevice(deviceId: string, keyBase64?: string, moduleId?: string): string;
+  removeDevice(deviceId: string, moduleId?: string): void;
+  /** Replaces the key with an unknown one and drops the identity's current authorizations. */
+  revokeDevice(deviceId: string, moduleId?: string): void;
+  /** `HostName=localhost:PORT;DeviceId=...[;ModuleId=...];SharedAccessKey=...` */
+  connectionString(deviceId: string, moduleId?: string): string;
+  /** Resolves with the first `count` messages once that many have arrived. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+
+  refuseConnections(refuse?: boolean): void;
+  /** Destroys every open socket; returns how many. */
+  dropConnections(): number;
+  throttle(on?: boolean): void;
+  /** Rejects the next `count` telemetry messages with `condition`. */
+  rejectNext(count: number, condition?: string, description?: string): void;
+  /** Treats every token put so far as expired. */
+  expireTokensNow(): void;
+  stop(): Promise<void>;
+}
+
+interface Waiter {
+  readonly count: number;
+  readonly resolve: (messages: ReceivedMessage[]) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export async function startHub(options: HubOptions = {}): Promise<LocalHub> {
+  const certs = await makeCertificates();
+  try {
+    const hub = new Hub(certs, options.log ?? (() => undefined));
+    await hub.listen(options.port ?? 0);
+    return hub;
+  } catch (err) {
+    await certs.remove();
+    throw err;
+  }
+}
+
+class Hub implements LocalHub {
+  readonly messages: ReceivedMessage[] = [];
+  readonly putTokens: PutTokenEvent[] = [];
+  readonly rejections: RejectedMessage[] = [];
+  refusedConnections = 0;
+  port = 0;
+
+  private readonly registry = new DeviceRegistry();
+  private readonly states = new WeakMap<Connection, ConnectionState>();
+  private readonly live = new Set<ConnectionState>();
+  private readonly linkIdentities = new WeakMap<Receiver, Identity>();
+  private readonly sockets = new Set<Socket>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly pendingRejections: AmqpError[] = [];
+  private readonly container = create_container({ id: 'local-iot-hub' });
+  private server: TlsServer | undefined;
+  private nextConnectionId = 1;
+  private refusing = false;
+  private throttled = false;
+
+  constructor(private readonly certs: HubCertificates, private readonly log: (line: string) => void) {
+    this.container.on('connection_open', (context: EventContext) => this.opened(context));
+    this.container.on('disconnected', (context: EventContext) => this.closed(context));
+    this.container.on('receiver_open', (context: EventContext) => this.clientSender(context));
+    this.container.on('sender_open', (context: EventContext) => this.clientReceiver(context));
+    this.container.on('message', (context: EventContext) => this.received(context));
+
+    // rhea reports a peer's error detach or close to the container and otherwise prints a
+    // warning; a hub in a test sees plenty of those on purpose.
+    for (const event of ['error', 'connection_error', 'session_error', 'sender_error',
+      'receiver_error']) {
+      this.container.on(event, () => undefined);
+    }
+  }
+
+  get host(): string {
+    return `localhost:${this.port}`;
+  }
+
+  get caPem(): string {
+    return this.certs.caPem;
+  }
+
+  get caPath(): string {
+    return this.certs.caPath;
+  }
+
+  get connectionCount(): number {
+    return this.nextConnectionId - 1;
+  }
+
+  get openConnections(): number {
+    return this.live.size;
+  }
+
+  async listen(port: number): Promise<void> {
+    // No SASL settings: rhea's server then takes either a SASL header or, as the Azure SDK
+    // sends, the AMQP header straight after TLS.
+    const server = this.container.listen({
+      transport: 'tls', host: '127.0.0.1', port,
+      key: this.certs.keyPem, cert: this.certs.certPem,
+      receiver_options: { autoaccept: false, credit_window: CREDIT_WINDOW },
+    });
+    this.server = server;
+
+    // 'connection' is the raw TCP socket, before the TLS handshake that rhea waits for.
+    server.on('connection', (socket: Socket) => this.accepted(socket));
+    server.on('tlsClientError', () => undefined);
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        const address = server.address();
+        this.port = typeof address === 'object' && address ? address.port : port;
+        resolve();
+      });
+    });
+    this.log(`hub listening on ${this.host}`);
+  }
+
+  addDevice(deviceId: string, keyBase64?: string, moduleId?: string): string {
+    return this.registry.add(identity(deviceId, moduleId), keyBase64);
+  }
+
+  removeDevice(deviceId: string, moduleId?: string): void {
+    const who = identity(deviceId, moduleId);
+    this.registry.remove(who);
+    for (const state of this.live) state.forget(who);
+  }
+
+  revokeDevice(deviceId: string, moduleId?: string): void {
+    const who = identity(deviceId, moduleId);
+    this.registry.revoke(who);
+    for (const state of this.live) state.forget(who);
+    this.log(`revoked the key of ${identityKey(who)}`);
+  }
+
+  connectionString(deviceId: string, moduleId?: string): string {
+    const key = this.registry.keyFor(identity(deviceId, moduleId));
+    if (!key) throw new Error(`no such identity: ${identityKey(identity(deviceId, moduleId))}`);
+
+    const module = moduleId === undefined ? '' : `;ModuleId=${moduleId}`;
+    return `HostName=${this.host};DeviceId=${deviceId}${module}` +
+      `;SharedAccessKey=${key.toString('base64')}`;
+  }
+
+  waitForMessages(count: number, timeoutMs = 5000): Promise<ReceivedMessage[]> {
+    if (this.messages.length >= count) return Promise.resolve(this.messages.slice(0, count));
+
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        count, resolve, reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`expected ${count} messages within ${timeoutMs} ms, ` +
+            `got ${this.messages.length}`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  refuseConnections(refuse = true): void {
+    this.refusing = refuse;
+    this.log(refuse ? 'refusing new connections' : 'accepting connections');
+  }
+
+  dropConnections(): number {
+    const count = this.sockets.size;
+    for (const socket of this.sockets) socket.destroy();
+    this.log(`dropped ${count} connection(s)`);
+    return count;
+  }
+
+  throttle(on = true): void {
+    this.throttled = on;
+    this.log(on ? 'throttling telemetry' : 'no longer throttling');
+  }
+
+  rejectNext(count: number, condition = 'amqp:internal-error', description?: string): void {
+    for (let i = 0; i < count; i++) {
+      this.pendingRejections.push({ condition, description: description ?? condition });
+    }
+  }
+
+  expireTokensNow(): void {
+    for (const state of this.live) state.expireAll();
+    this.log('every token so far counts as expired');
+  }
+
+  async stop(): Promise<void> {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error('the hub stopped'));
+    }
+    this.waiters.clear();
+
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.certs.remove();
+  }
+
+  private accepted(socket: Socket): void {
+    if (this.refusing) {
+      this.refusedConnections++;
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private stateOf(connection: Connection): ConnectionState {
+    let state = this.states.get(connection);
+    if (!state) {
+      state = new ConnectionState(this.nextConnectionId++);
+      this.states.set(connection, state);
+      this.live.add(state);
+    }
+    return state;
+  }
+
+  private opened(context: EventContext): void {
+    this.log(`connection ${this.stateOf(context.connection).id} opened`);
+  }
+
+  private closed(context: EventContext): void {
+    const state = this.states.get(context.connection);
+    if (state && this.live.delete(state)) this.log(`connection ${state.id} closed`);
+  }
+
+  /** A client's sending link: `$cbs` requests or telemetry. */
+  private clientSender(context: EventContext): void {
+    const receiver = context.receiver;
+    if (!receiver) return;
+    const address = terminusAddress(receiver.target) ?? '';
+    const parsed = parseLinkAddress(address);
+
+    if (parsed?.kind === 'cbs') {
+      receiver.set_target({ address: '$cbs' });
+      return;
+    }
+    if (parsed?.kind !== 'telemetry') {
+      refuseLink(receiver, NOT_FOUND, 'no such address');
+      return;
+    }
+
+    const verdict = this.stateOf(context.connection).check(parsed.identity, unixNow());
+    if (verdict !== 'ok') {
+      refuseLink(receiver, UNAUTHORIZED, verdict);
+      return;
+    }
+    receiver.set_target({ address });
+    this.linkIdentities.set(receiver, parsed.identity);
+  }
+
+  /** A client's receiving link: `$cbs` replies, or cloud-to-device messages. */
+  private clientReceiver(context: EventContext): void {
+    const sender = context.sender;
+    if (!sender) return;
+    const address = terminusAddress(sender.source) ?? '';
+    const parsed = parseLinkAddress(address);
+    const state = this.stateOf(context.connection);
+
+    if (parsed?.kind === 'cbs') {
+      sender.set_source({ address: '$cbs' });
+      state.cbsReplies = sender;
+      return;
+    }
+    if (parsed === undefined) {
+      refuseLink(sender, NOT_FOUND, 'no such address');
+      return;
+    }
+
+    // The hub never sends cloud-to-device messages, but a client that asks may listen.
+    const verdict = state.check(parsed.identity, unixNow());
+    if (verdict !== 'ok') {
+      refuseLink(sender, UNAUTHORIZED, verdict);
+      return;
+    }
+    sender.set_source({ address });
+  }
+
+  private received(context: EventContext): void {
+    const { receiver, delivery, message } = context;
+    if (!receiver || !delivery || !message) return;
+
+    const state = this.stateOf(context.connection);
+    if (terminusAddress(receiver.target) === '$cbs') {
+      this.putToken(state, message, delivery);
+    } else {
+      this.telemetry(state, receiver, message, delivery);
+    }
+  }
+
+  private putToken(state: ConnectionState, request: Message, delivery: Delivery): void {
+    const outcome = answerCbsRequest(request, {
+      hosts: ['localhost', this.host],
+      keyFor: (who) => this.registry.keyFor(who),
+      now: unixNow(),
+    });
+    delivery.accept();
+
+    const { check } = outcome;
+    if (check.ok) state.authorize(check.identity, check.expiresAt);
+    this.putTokens.push({
+      connectionId: state.id,
+      audience: outcome.audience,
+      deviceId: check.identity?.deviceId,
+      moduleId: check.identity?.moduleId,
+      expiresAt: check.expiresAt === undefined ? undefined : new Date(check.expiresAt * 1000),
+      accepted: check.ok,
+      reason: check.ok ? undefined : check.reason,
+      at: new Date(),
+    });
+
+    const who = check.identity ? identityKey(check.identity) : 'unknown identity';
+    this.log(check.ok
+      ? `connection ${state.id}: token for ${who} accepted`
+      : `connection ${state.id}: token for ${who} refused: ${check.reason}`);
+
+    if (state.cbsReplies) state.cbsReplies.send(outcome.reply);
+  }
+
+  private telemetry(state: ConnectionState, receiver: Receiver, message: Message,
+    delivery: Delivery): void {
+    const who = this.linkIdentities.get(receiver);
+    const address = terminusAddress(receiver.target) ?? '';
+    const refuse = (condition: string, description: string): void => {
+      delivery.reject({ condition, description });
+      this.rejections.push({ connectionId: state.id, address, condition, at: new Date() });
+      this.log(`connection ${state.id}: message to ${address} rejected: ${condition}`);
+    };
+
+    const verdict = who ? state.check(who, unixNow()) : 'no token';
+    if (!who || verdict !== 'ok') return refuse(UNAUTHORIZED, verdict);
+
+    const forced = this.pendingRejections.shift();
+    if (forced) return refuse(String(forced.condition), forced.description ?? '');
+    if (this.throttled) return refuse(THROTTLED, 'the device container is throttled');
+
+    const body = bodyBytes(message.body);
+    if (body.length > MAX_MESSAGE_BYTES) return refuse(TOO_LARGE, 'message over 256 KB');
+
+    delivery.accept();
+    this.record({
+      deviceId: who.deviceId,
+      moduleId: who.moduleId,
+      body,
+      messageId: idToString(message.message_id),
+      correlationId: idToString(message.correlation_id),
+      contentType: optionalString(message.content_type),
+      contentEncoding: optionalString(message.content_encoding),
+      properties: propertyMap(message.application_properties),
+      receivedAt: new Date(),
+      connectionId: state.id,
+    });
+  }
+
+  private record(received: ReceivedMessage): void {
+    this.messages.push(received);
+    this.log(`connection ${received.connectionId}: message from ` +
+      `${identityKey(received)} (${received.body.length} bytes)`);
+
+    for (const waiter of this.waiters) {
+      if (this.messages.length < waiter.count) continue;
+      clearTimeout(waiter.timer);
+      this.waiters.delete(waiter);
+      waiter.resolve(this.messages.slice(0, waiter.count));
+    }
+  }
+}
+
+/**
+ * Refuses a link the AMQP way: the attach rhea already queued goes out without a terminus,
+ * followed at once by a detach that carries the error.
+ */
+function refuseLink(link: Sender | Receiver, condition: string, description: string): void {
+  link.close({ condition, description });
+}
+
+function identity(deviceId: string, moduleId?: string): Identity {
+  return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
+}
+
+function unixNow(): number {
+  return Math.floor(Date.now() / 1000);
+}
