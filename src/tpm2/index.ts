@@ -1,0 +1,10 @@
+export { Tpm, type Command, type Executor, type Response, type TpmOptions } from './client';
+export * from './constants';
+export * from './errors';
+export { describeResponseCode, type ResponseCodeInfo } from './response-codes';
+export { parseTcti, formatTcti, TctiError, DEFAULT_DEVICE, type TctiConfig } from './tcti';
+export type { Transport } from './transport/transport';
+export * from './commands/objects';
+export * from './commands/nv';
+export * from './commands/hmac';
+export * from './commands/capability';
