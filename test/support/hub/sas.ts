@@ -85,21 +85,18 @@ export function checkToken(input: TokenCheckInput): TokenCheck {
 
   const resource = safeDecode(fields.sr);
   const identity = resource === undefined ? undefined : parseResource(resource, input.hosts);
-  if (!identity) return { ok: false, reason: 'resource (sr) is not a device or module of this hub', expiresAt };
+  const refuse = (reason: string): TokenCheck => ({ ok: false, reason, identity, expiresAt });
+  if (!identity) return refuse('resource (sr) is not a device or module of this hub');
 
   if (input.audience !== fields.sr && safeDecode(input.audience) !== resource) {
-    return { ok: false, reason: 'audience does not match the token resource', identity, expiresAt };
+    return refuse('audience does not match the token resource');
   }
-  if (fields.skn !== undefined) {
-    return { ok: false, reason: 'shared access policies are not supported here', identity, expiresAt };
-  }
+  if (fields.skn !== undefined) return refuse('shared access policies are not supported here');
 
   const key = input.keyFor(identity);
-  if (!key) return { ok: false, reason: 'unknown device or module', identity, expiresAt };
-  if (!signatureMatches(fields, key)) {
-    return { ok: false, reason: 'signature does not match', identity, expiresAt };
-  }
-  if (expiresAt <= input.now) return { ok: false, reason: 'token expired', identity, expiresAt };
+  if (!key) return refuse('unknown device or module');
+  if (!signatureMatches(fields, key)) return refuse('signature does not match');
+  if (expiresAt <= input.now) return refuse('token expired');
 
   return { ok: true, identity, expiresAt };
 }
