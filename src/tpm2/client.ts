@@ -154,9 +154,12 @@ function decode(command: Command, raw: Buffer): Response {
   for (let i = 0; i < (command.outHandles ?? 0); i++) handles.push(reader.u32());
   if (tag === TAG.SESSIONS) {
     const size = reader.u32();
-    return { handles, params: new Reader(reader.bytes(size), `${command.name} parameters`) };
+    return { handles, params: new Reader(reader.bytes(size), `${command.name} response`) };
   }
-  return { handles, params: new Reader(reader.bytes(reader.remaining), command.name) };
+  return {
+    handles,
+    params: new Reader(reader.bytes(reader.remaining), `${command.name} response`),
+  };
 }
 
 function delay(ms: number): Promise<void> {

@@ -70,6 +70,10 @@ export class SocketTransport implements Transport {
         // swtpm takes a command from a single read: Nagle must not split it.
         socket.setNoDelay(true);
         socket.on('error', () => undefined);
+        // A simulator that went away leaves a dead socket; the next command reconnects.
+        socket.once('close', () => {
+          if (this.socket === socket) this.socket = undefined;
+        });
         this.socket = socket;
         resolve(socket);
       });
