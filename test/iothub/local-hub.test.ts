@@ -192,6 +192,9 @@ describe('local IoT Hub, driven by the real Azure SDK over AMQP', () => {
 
     assert.deepEqual(messagesFrom('victim'), []);
     assert.deepEqual(messagesFrom('intruder'), []);
+    const refused = lastOf(hub.refusedLinks, (r) => r.address.includes('/victim/'));
+    assert.equal(refused?.address, '/devices/victim/messages/events');
+    assert.equal(refused?.condition, 'amqp:unauthorized-access');
   });
 
   test('a token for an unknown device is refused', FAST, async () => {

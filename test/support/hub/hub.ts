@@ -60,6 +60,8 @@ export interface LocalHub {
   readonly putTokens: readonly PutTokenEvent[];
   /** Telemetry the hub refused, oldest first. */
   readonly rejections: readonly RejectedMessage[];
+  /** Links the hub refused to attach (unknown address, no valid token), oldest first. */
+  readonly refusedLinks: readonly RejectedMessage[];
   /** AMQP connections opened since start. */
   readonly connectionCount: number;
   readonly openConnections: number;
@@ -110,6 +112,7 @@ class Hub implements LocalHub {
   readonly messages: ReceivedMessage[] = [];
   readonly putTokens: PutTokenEvent[] = [];
   readonly rejections: RejectedMessage[] = [];
+  readonly refusedLinks: RejectedMessage[] = [];
   refusedConnections = 0;
   port = 0;
 
@@ -318,13 +321,13 @@ class Hub implements LocalHub {
       return;
     }
     if (parsed?.kind !== 'telemetry') {
-      refuseLink(receiver, NOT_FOUND, 'no such address');
+      this.refuseLink(context, receiver, address, NOT_FOUND, 'no such address');
       return;
     }
 
     const verdict = this.stateOf(context.connection).check(parsed.identity, unixNow());
     if (verdict !== 'ok') {
-      refuseLink(receiver, UNAUTHORIZED, verdict);
+      this.refuseLink(context, receiver, address, UNAUTHORIZED, verdict);
       return;
     }
     receiver.set_target({ address });
@@ -345,17 +348,30 @@ class Hub implements LocalHub {
       return;
     }
     if (parsed === undefined) {
-      refuseLink(sender, NOT_FOUND, 'no such address');
+      this.refuseLink(context, sender, address, NOT_FOUND, 'no such address');
       return;
     }
 
     // The hub never sends cloud-to-device messages, but a client that asks may listen.
     const verdict = state.check(parsed.identity, unixNow());
     if (verdict !== 'ok') {
-      refuseLink(sender, UNAUTHORIZED, verdict);
+      this.refuseLink(context, sender, address, UNAUTHORIZED, verdict);
       return;
     }
     sender.set_source({ address });
+  }
+
+  /**
+   * Refuses a link the AMQP way: the attach rhea already queued goes out without a
+   * terminus, followed at once by a detach that carries the error.
+   */
+  private refuseLink(context: EventContext, link: Sender | Receiver, address: string,
+    condition: string, description: string): void {
+    link.close({ condition, description });
+
+    const id = this.stateOf(context.connection).id;
+    this.refusedLinks.push({ connectionId: id, address, condition, at: new Date() });
+    this.log(`connection ${id}: link to ${address || '(no address)'} refused: ${condition}`);
   }
 
   private received(context: EventContext): void {
@@ -446,14 +462,6 @@ class Hub implements LocalHub {
       waiter.resolve(this.messages.slice(0, waiter.count));
     }
   }
-}
-
-/**
- * Refuses a link the AMQP way: the attach rhea already queued goes out without a terminus,
- * followed at once by a detach that carries the error.
- */
-function refuseLink(link: Sender | Receiver, condition: string, description: string): void {
-  link.close({ condition, description });
 }
 
 function identity(deviceId: string, moduleId?: string): Identity {

@@ -30,7 +30,10 @@ export interface PutTokenEvent {
   readonly at: Date;
 }
 
-/** A telemetry message the hub refused, and the condition it answered with. */
+/**
+ * A telemetry message the hub refused, or (in `refusedLinks`) a link it refused to attach,
+ * and the condition it answered with.
+ */
 export interface RejectedMessage {
   readonly connectionId: number;
   readonly address: string;
