@@ -1,6 +1,9 @@
-// Floating-point compensation of the BME280 datasheet (section 8.1) in the form of
-// Bosch's reference driver: the same order of operations, t_fine truncated toward zero
-// as the C cast to int32 does, and the same clamps.
+// Floating-point compensation of the BME280 datasheet (sections 4.2.3 and 8.1) with the
+// clamps of Bosch's reference driver and t_fine truncated toward zero, as its C cast to
+// int32 does. For humidity the datasheet is followed where that driver's double variant
+// departs from it: the driver multiplies by (1 + H3 / 2^26 * dt) a second time, which
+// neither the datasheet nor Bosch's own integer variant does. Most parts have H3 = 0,
+// where the two agree.
 
 import type {
   Calibration, HumidityCalibration, PressureCalibration, TemperatureCalibration,
@@ -65,7 +68,7 @@ export function humidityUnclamped(adcH: number, tFine: number, cal: HumidityCali
   const gain = cal.H2 / 65536;
   const curve = 1 + (cal.H3 / 67108864) * dt;
   const tilt = 1 + (cal.H6 / 67108864) * dt * curve;
-  const linear = offset * gain * (curve * tilt);
+  const linear = offset * gain * tilt;
   return linear * (1 - (cal.H1 * linear) / 524288);
 }
 
