@@ -39,7 +39,7 @@ export interface Chip {
  *  chip still copying after this long is not going to finish. */
 const NVM_COPY_WAIT_MS = 2;
 const NVM_COPY_LIMIT_MS = 50;
-/** Extra time granted past the maximum measurement time before giving up. */
+/** A chip still busy after twice the datasheet's maximum and this much more is stuck. */
 const MEASURE_GRACE_MS = 20;
 
 export const hex = (value: number): string => `0x${value.toString(16).padStart(2, '0')}`;
@@ -173,7 +173,7 @@ export class Bme280 {
     await waitUntil(started + maxTime);
 
     while ((await bus.readByte(chip.address, REG.status)) & STATUS_MEASURING) {
-      if (now() > started + maxTime + MEASURE_GRACE_MS) {
+      if (now() > started + 2 * maxTime + MEASURE_GRACE_MS) {
         throw new Bme280Error('timeout', {
           bus: this.options.busLabel, address: hex(chip.address),
           detail: `still measuring ${Math.round(now() - started)} ms after the trigger`,

@@ -75,3 +75,8 @@ export function leaseBus(key: string, open: BusOpener): BusLease {
     },
   };
 }
+
+/** Keys of the buses someone holds, so tests can tell that a redeploy let go. */
+export function leasedBusKeys(): string[] {
+  return [...buses.keys()];
+}
