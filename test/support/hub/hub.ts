@@ -28,8 +28,10 @@ const CREDIT_WINDOW = 1000;
 export interface HubOptions {
   /** Port on 127.0.0.1; absent or 0 lets the kernel pick a free one (no race). */
   readonly port?: number;
-  /** Receives one line per state change or message. Never given a key or a token. */
+  /** Receives one line per state change. Never given a key or a token. */
   readonly log?: (line: string) => void;
+  /** Called for every accepted telemetry message, after it is recorded. */
+  readonly onMessage?: (message: ReceivedMessage) => void;
 }
 
 /**
@@ -99,7 +101,7 @@ interface Waiter {
 export async function startHub(options: HubOptions = {}): Promise<LocalHub> {
   const certs = await makeCertificates();
   try {
-    const hub = new Hub(certs, options.log ?? (() => undefined));
+    const hub = new Hub(certs, options.log ?? (() => undefined), options.onMessage);
     await hub.listen(options.port ?? 0);
     return hub;
   } catch (err) {
@@ -132,6 +134,7 @@ class Hub implements LocalHub {
   constructor(
     private readonly certs: HubCertificates,
     private readonly log: (line: string) => void,
+    private readonly onMessage?: (message: ReceivedMessage) => void,
   ) {
     this.container.on('connection_open', (context: EventContext) => this.opened(context));
     this.container.on('disconnected', (context: EventContext) => this.closed(context));
@@ -451,9 +454,9 @@ class Hub implements LocalHub {
   }
 
   private record(received: ReceivedMessage): void {
+    // No log line per message: at thousands a second it would drown the state changes.
     this.messages.push(received);
-    this.log(`connection ${received.connectionId}: message from ` +
-      `${identityKey(received)} (${received.body.length} bytes)`);
+    this.onMessage?.(received);
 
     for (const waiter of this.waiters) {
       if (this.messages.length < waiter.count) continue;
