@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Server as TlsServer } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import {
   create_container, type AmqpError, type Connection, type Delivery, type EventContext,
   type Message, type Receiver, type Sender,
@@ -38,8 +38,9 @@ export interface HubOptions {
  * A local stand-in for Azure IoT Hub's AMQP endpoint, for tests and the demo.
  *
  * The switches and what the Node SDK (azure-iot-device-amqp) makes of them:
- * - refuseConnections: TCP sockets are destroyed before TLS; `open()` fails with
- *   NotConnectedError at once (with the default retry policy it keeps retrying).
+ * - refuseConnections: each new socket is destroyed as soon as TLS is up, before any AMQP;
+ *   `open()` fails with NotConnectedError at once (the default retry policy retries it
+ *   for up to 240 s).
  * - dropConnections: open sockets are destroyed; the client sees 'disconnect' with
  *   NotConnectedError and, with a retry policy, reconnects.
  * - throttle / rejectNext: the message is rejected; `sendEvent` fails with the mapped
@@ -67,7 +68,7 @@ export interface LocalHub {
   /** AMQP connections opened since start. */
   readonly connectionCount: number;
   readonly openConnections: number;
-  /** TCP connections closed by refuseConnections. */
+  /** Connections closed by refuseConnections. */
   readonly refusedConnections: number;
 
   /** Registers a device (or one of its modules); returns the key, random if none given. */
@@ -180,8 +181,10 @@ class Hub implements LocalHub {
     });
     this.server = server;
 
-    // 'connection' is the raw TCP socket, before the TLS handshake that rhea waits for.
+    // 'connection' is the raw TCP socket, before the TLS handshake that rhea waits for;
+    // a refused connection is closed right after the handshake, ahead of rhea's listener.
     server.on('connection', (socket: Socket) => this.accepted(socket));
+    server.prependListener('secureConnection', (socket: TLSSocket) => this.secured(socket));
     server.on('tlsClientError', () => undefined);
 
     await new Promise<void>((resolve, reject) => {
@@ -281,16 +284,19 @@ class Hub implements LocalHub {
   }
 
   private accepted(socket: Socket): void {
-    if (this.refusing) {
-      this.refusedConnections++;
-      socket.destroy();
-      return;
-    }
     // Without this, Nagle's algorithm and the peer's delayed ACK hold each small AMQP
     // frame back ~40 ms, and a first send takes four times as long as it should.
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  // Closing after the handshake rather than before it: the client then reports one clean
+  // disconnect, where a reset mid-handshake also makes rhea print a warning in the client.
+  private secured(socket: TLSSocket): void {
+    if (!this.refusing) return;
+    this.refusedConnections++;
+    socket.destroy();
   }
 
   private stateOf(connection: Connection): ConnectionState {
