@@ -46,6 +46,10 @@ async function main(): Promise<void> {
   console.log(`ca: ${hub.caPath}`);
   console.log(`device: ${who}`);
   if (csFile !== undefined) console.log(`connection string written to: ${csFile}`);
+  if (key === undefined && csFile === undefined) {
+    console.log('note: the device has a random key that is written nowhere; ' +
+      'pass --key-file or --connection-string-file to use it');
+  }
   console.log('ready');
 
   const stop = (): void => {
