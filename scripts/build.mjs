@@ -11,7 +11,7 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 
 const from = join(root, 'nodes');
 const to = join(root, 'dist/nodes');
-for (const entry of readdirSync(from)) {
+for (const entry of existsSync(from) ? readdirSync(from) : []) {
   if (entry.endsWith('.html') || entry === 'locales' || entry === 'icons') {
     cpSync(join(from, entry), join(to, entry), { recursive: true });
   }

@@ -8,3 +8,5 @@ export {
 export { createSasToken, type SasToken, type Signer } from './sas';
 export type { SlotState } from './slot-contents';
 export { IdentityStore, type ProvisionOptions } from './store';
+export { leaseStore, openConnections, withStore, type StoreLease } from './shared-tpm';
+export { TpmIdentity, type TpmIdentityOptions } from './tpm-identity';

@@ -23,17 +23,25 @@ export class TctiError extends Tpm2Error {
 export function parseTcti(tcti?: string, env: NodeJS.ProcessEnv = process.env): TctiConfig {
   const text = (tcti ?? '').trim() || (env['TPM2TOOLS_TCTI'] ?? '').trim();
   if (text === '') return { kind: 'device', path: DEFAULT_DEVICE };
-  if (text.startsWith('/')) return { kind: 'device', path: text };
+  if (text.startsWith('/')) return { kind: 'device', path: devicePath(text) };
 
   const colon = text.indexOf(':');
   const name = (colon < 0 ? text : text.slice(0, colon)).toLowerCase();
   const conf = colon < 0 ? '' : text.slice(colon + 1);
 
-  if (name === 'device') return { kind: 'device', path: conf || DEFAULT_DEVICE };
+  if (name === 'device') return { kind: 'device', path: devicePath(conf || DEFAULT_DEVICE) };
   if (name === 'swtpm' || name === 'mssim') return { kind: name, ...simulatorAddress(conf) };
   throw new TctiError(
     `unsupported TCTI "${name}"; use device:/dev/tpmrm0, swtpm:host=H,port=P or ` +
       'mssim:host=H,port=P');
+}
+
+// Commands are written to the path: anything but a TPM device would be corrupted by it.
+function devicePath(path: string): string {
+  if (!/^\/dev\/tpm(rm)?\d+$/.test(path)) {
+    throw new TctiError('the device must be a TPM character device such as /dev/tpmrm0');
+  }
+  return path;
 }
 
 function simulatorAddress(conf: string): { host: string; port: number } {

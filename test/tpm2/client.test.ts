@@ -191,7 +191,7 @@ describe('TPM client faults', () => {
 
 describe('device transport', () => {
   test('a missing device names the fix', async () => {
-    const tpm = Tpm.open('device:/dev/tpm-does-not-exist');
+    const tpm = Tpm.open('device:/dev/tpmrm7');
     await assert.rejects(getTpmInfo(tpm), (err: unknown) => {
       assert.ok(err instanceof TpmTransportError);
       assert.equal(err.code, 'ENOENT');

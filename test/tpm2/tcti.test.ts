@@ -21,7 +21,7 @@ for (const [tcti, env, expected] of good) {
   });
 }
 
-const bad = ['tabrmd', 'swtpm:port=99999', 'swtpm:port=abc', 'mssim:bogus=1', 'swtpm:host='];
+const bad = ['device:/etc/passwd', '/tmp/x', 'device:/dev/sda', 'tabrmd', 'swtpm:port=99999', 'swtpm:port=abc', 'mssim:bogus=1', 'swtpm:host='];
 for (const tcti of bad) {
   test(`TCTI ${JSON.stringify(tcti)} is refused`, () => {
     assert.throws(() => parseTcti(tcti, {}), TctiError);
