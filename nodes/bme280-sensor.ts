@@ -74,19 +74,18 @@ export = function register(RED: NodeRedRuntime): void {
 
   function Bme280SensorNode(this: RuntimeNode, config: NodeConfig): void {
     RED.nodes.createNode(this, config);
-    const node = this;
 
     let sensor: Bme280Sensor | null = null;
     let settingsError: Error | null = null;
     try {
       sensor = new Bme280Sensor(parseSettings(config));
-      node.status({});
+      this.status({});
     } catch (error) {
       settingsError = explain(error);
-      node.status({ fill: 'red', shape: 'ring', text: text('status.settings') });
+      this.status({ fill: 'red', shape: 'ring', text: text('status.settings') });
     }
 
-    node.on('input', (msg, send, done) => {
+    this.on('input', (msg, send, done) => {
       if (sensor === null) {
         done(settingsError ?? new Error(text('status.settings')));
         return;
@@ -94,18 +93,18 @@ export = function register(RED: NodeRedRuntime): void {
       sensor.read().then((report) => {
         msg.payload = report.payload;
         msg.sensor = report.sensor;
-        node.status({ fill: 'green', shape: 'dot', text: summary(report.payload, report) });
+        this.status({ fill: 'green', shape: 'dot', text: summary(report.payload, report) });
         send(msg);
         done();
       }, (error: unknown) => {
         const explained = explain(error);
         const kind = error instanceof Bme280Error ? error.kind : 'io';
-        node.status({ fill: 'red', shape: 'ring', text: text(`status.${kind}`) });
+        this.status({ fill: 'red', shape: 'ring', text: text(`status.${kind}`) });
         done(explained);
       });
     });
 
-    node.on('close', (_removed, done) => {
+    this.on('close', (_removed, done) => {
       const closing = sensor?.close() ?? Promise.resolve();
       // A bus that fails to close must not hold up the redeploy.
       closing.catch(() => undefined).then(() => done());

@@ -69,7 +69,8 @@ describe('parseCalibration', () => {
 });
 
 describe('the simulated NVM image', () => {
-  for (const [name, cal] of Object.entries({ DATASHEET_EXAMPLE, NEGATIVE_HUMIDITY, NEGATIVE_H2 })) {
+  const sets = { DATASHEET_EXAMPLE, NEGATIVE_HUMIDITY, NEGATIVE_H2 };
+  for (const [name, cal] of Object.entries(sets)) {
     test(`${name} parses back to itself`, () => {
       const image = encodeCalibration(cal);
       assert.deepEqual(parseCalibration(image.tp, image.h), cal);
@@ -86,7 +87,8 @@ describe('the simulated NVM image', () => {
 describe('register fields', () => {
   test('oversampling codes', () => {
     assert.deepEqual([0, 1, 2, 4, 8, 16].map((f) => oversamplingCode(f as 0)), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(oversamplingFactor), [0, 1, 2, 4, 8, 16, 16, 16]);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(oversamplingFactor),
+      [0, 1, 2, 4, 8, 16, 16, 16]);
   });
 
   test('filter codes', () => {

@@ -169,7 +169,8 @@ describe('bme280-sensor node', () => {
     { props: { address: '0x42' }, message: 'address must be 0x76, 0x77 or auto' },
     { props: { bus: 'i2c1' }, message: 'bus must be a bus number such as 1, or "simulated"' },
     { props: { osrsP: '3' }, message: 'osrsP must be one of 0, 1, 2, 4, 8, 16' },
-    { props: { osrsT: 0 }, message: 'osrsT must be on (1 or more) while pressure or humidity is on' },
+    { props: { osrsT: 0 },
+      message: 'osrsT must be on (1 or more) while pressure or humidity is on' },
   ];
   for (const c of badSettings) {
     test(`bad settings: ${JSON.stringify(c.props)}`, async () => {

@@ -213,7 +213,9 @@ export class Bme280Model implements I2cDevice {
 
     const previous = this.filtered;
     const filter = (old: number | undefined, fresh: number): number =>
-      coefficient === 0 || old === undefined ? fresh : (old * (coefficient - 1) + fresh) / coefficient;
+      coefficient === 0 || old === undefined
+        ? fresh
+        : (old * (coefficient - 1) + fresh) / coefficient;
     const t = filter(previous?.t, adcT);
     const p = filter(previous?.p, adcP);
     this.filtered = { t, p };
