@@ -124,9 +124,11 @@ describe('tpm-credentials editor panel in Chromium', () => {
       .editConfig('', 'tpm-credentials', '_ADD_'));
     const tpm = page.locator('#node-config-input-tpm');
     await tpm.waitFor({ state: 'visible', timeout: WAIT_MS });
+    const slot = page.locator('#node-config-input-slot');
+    assert.equal(await slot.inputValue(), '0', 'a new node starts on slot 0');
     await tpm.click();
     await tpm.pressSequentially(swtpm.tcti);
-    await page.locator('#node-config-input-slot').selectOption(SLOT);
+    await slot.selectOption(SLOT);
     await eventually(() => diag.innerText(), (text) => text.includes(`Slot ${SLOT} is empty`),
       'the panel never showed the empty slot');
   }
