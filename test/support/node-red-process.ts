@@ -67,13 +67,19 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   mkdirSync(userDir);
   writeFileSync(logFile, '');
 
-  const port = await freePort();
   const settingsFile = join(userDir, 'settings.js');
-  writeFileSync(settingsFile, settingsSource(port, options.adminAuth));
-  if (options.flows) {
-    writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  let port: number;
+  try {
+    port = await freePort();
+    writeFileSync(settingsFile, settingsSource(port, options.adminAuth));
+    if (options.flows) {
+      writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+    }
+    installPackage(userDir);
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
   }
-  installPackage(userDir);
 
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Set by `node --test` for its children; Node-RED is not one of them.
@@ -83,6 +89,10 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     { cwd: userDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error('node-red did not start');
   const pid = child.pid;
+  // Should the test process end without stop(), Node-RED must not outlive it.
+  const orphaned = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', orphaned);
+  child.once('exit', () => process.removeListener('exit', orphaned));
 
   let text = '';
   const record = (chunk: Buffer): void => {
