@@ -16,8 +16,15 @@ export function optionalString(value: unknown): string | undefined {
 export function idToString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (Buffer.isBuffer(value)) return value.toString('hex');
+  if (Buffer.isBuffer(value)) return value.length === 16 ? uuid(value) : value.toString('hex');
   return undefined;
+}
+
+// The SDK sends a UUID-shaped message id as an AMQP uuid; the hub shows it dashed again.
+function uuid(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)]
+    .join('-');
 }
 
 /** The address of a source or target terminus, or undefined when there is none. */

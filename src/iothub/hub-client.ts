@@ -1,0 +1,335 @@
+import { EventEmitter } from 'node:events';
+import { NoRetry, errors, type Message } from 'azure-iot-common';
+import { Client } from 'azure-iot-device';
+import { Amqp, AmqpWs } from 'azure-iot-device-amqp';
+import { Backoff } from './backoff';
+import {
+  ClosedError, CredentialsRefusedError, QueueFullError, classify, shortReason,
+} from './errors';
+import { SendQueue, type Job } from './send-queue';
+import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';
+
+export type HubTransport = 'amqp' | 'amqp-ws';
+export type HubState = 'connecting' | 'connected' | 'sending' | 'disconnected' | 'error' | 'closed';
+
+export interface HubStatus {
+  readonly state: HubState;
+  readonly detail?: string;
+  /** Messages waiting to be sent. */
+  readonly queued: number;
+}
+
+export interface HubClientOptions {
+  readonly source: TokenSource;
+  readonly transport?: HubTransport;
+  /** PEM of a CA to trust instead of the system's, e.g. an IoT Edge gateway's. */
+  readonly ca?: string;
+  /** Messages that may wait while the hub is unreachable. */
+  readonly queueSize?: number;
+  /** Messages sent before the first is confirmed; AMQP keeps them in order. */
+  readonly maxInFlight?: number;
+  readonly reconnectDelayMs?: { readonly initial: number; readonly max: number };
+  /** How long to wait after the hub refused fresh credentials, doubling up to max. */
+  readonly credentialsBackoffMs?: { readonly initial: number; readonly max: number };
+  readonly openTimeoutMs?: number;
+  readonly renewalMarginSeconds?: number;
+}
+
+/**
+ * One device's connection to IoT Hub, shared by every node that sends as that device.
+ * Messages queue while the hub is unreachable and go out in order once it is back; the
+ * SDK's own retries are off so that problems show within seconds, and this class does
+ * the reconnecting, with backoff.
+ */
+export class HubClient extends EventEmitter {
+  readonly provider: TpmAuthenticationProvider;
+  readonly stats = { accepted: 0, failed: 0, connects: 0, disconnects: 0 };
+
+  private readonly client: Client;
+  private readonly queue = new SendQueue();
+  private readonly maxInFlight: number;
+  private readonly queueSize: number;
+  private readonly reconnect: Backoff;
+  private readonly credentialsBackoff: Backoff;
+  private inFlight = 0;
+  private connected = false;
+  private connecting = false;
+  private refreshing = false;
+  private closed = false;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private optionsApplied: Promise<unknown> | undefined;
+  private status: HubStatus = { state: 'disconnected', queued: 0 };
+  /** While the hub refuses the credentials, messages fail at once instead of piling up. */
+  private refused: { until: number; reason: string } | undefined;
+
+  constructor(private readonly options: HubClientOptions) {
+    super();
+    this.maxInFlight = options.maxInFlight ?? 10;
+    this.queueSize = options.queueSize ?? 1000;
+    this.reconnect = new Backoff(options.reconnectDelayMs?.initial ?? 1000,
+      options.reconnectDelayMs?.max ?? 30_000);
+    this.credentialsBackoff = new Backoff(options.credentialsBackoffMs?.initial ?? 10_000,
+      options.credentialsBackoffMs?.max ?? 300_000);
+
+    this.provider = new TpmAuthenticationProvider(options.source,
+      options.renewalMarginSeconds === undefined
+        ? {} : { renewalMarginSeconds: options.renewalMarginSeconds });
+    this.provider.on('newTokenAvailable', () => this.emit('log', 'info', 'token renewed'));
+    this.provider.on('renewalFailed', (err: unknown) =>
+      this.emit('log', 'warn', `token renewal failed, trying again: ${shortReason(err)}`));
+
+    const transport = options.transport === 'amqp-ws' ? AmqpWs : Amqp;
+    this.client = Client.fromAuthenticationProvider(this.provider, transport);
+    this.client.setRetryPolicy(new NoRetry());
+    this.client.on('disconnect', this.onDisconnect);
+    // Without a listener an 'error' event would take the whole Node-RED process down.
+    this.client.on('error', this.onClientError);
+  }
+
+  get currentStatus(): HubStatus {
+    return this.status;
+  }
+
+  /** Resolves once the hub has accepted the message. */
+  send(message: Message): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('the connection to IoT Hub is closed'));
+    if (this.refused && Date.now() < this.refused.until) {
+      const seconds = Math.ceil((this.refused.until - Date.now()) / 1000);
+      return Promise.reject(new CredentialsRefusedError(
+        `${this.refused.reason}; not trying again for ${seconds} s`));
+    }
+    if (this.queue.length >= this.queueSize) {
+      return Promise.reject(new QueueFullError(
+        `${this.queue.length} messages are already waiting for IoT Hub ` +
+          `(${this.status.detail ?? this.status.state}); this one was not queued`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push(message, resolve, reject);
+      this.kick();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.waitTimer);
+    for (const job of this.queue.drain()) {
+      job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
+    }
+    this.provider.stop();
+    this.client.removeListener('disconnect', this.onDisconnect);
+    await this.client.close().catch(() => undefined);
+    this.client.removeListener('error', this.onClientError);
+    this.client.on('error', () => undefined);
+    this.setStatus('closed');
+  }
+
+  /** Starts whatever is needed to move the queue: a connection, or sending. */
+  private kick(): void {
+    if (this.closed) return;
+    if (this.connected) this.pump();
+    else if (!this.connecting && !this.waitTimer) void this.connect();
+    else this.setStatus(this.status.state, this.status.detail);
+  }
+
+  private async connect(): Promise<void> {
+    this.connecting = true;
+    this.setStatus('connecting');
+    try {
+      if (this.options.ca) this.optionsApplied ??= this.client.setOptions({ ca: this.options.ca });
+      await this.optionsApplied;
+      await this.openOrRefresh();
+    } catch (err) {
+      this.connecting = false;
+      if (this.closed) return;
+      if (classify(err) === 'unauthorized') this.credentialsRefused(err);
+      else this.waitThen(this.reconnect.next(), 'disconnected', shortReason(err));
+      return;
+    }
+    this.connecting = false;
+    if (this.closed) {
+      await this.client.close().catch(() => undefined);
+      return;
+    }
+    this.connected = true;
+    this.refused = undefined;
+    this.stats.connects++;
+    this.reconnect.reset();
+    this.emit('log', 'info', 'connected to IoT Hub');
+    this.pump();
+  }
+
+  /** Opens; on Unauthorized, once more with a fresh token from the TPM. */
+  private async openOrRefresh(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      if (classify(err) !== 'unauthorized') throw err;
+      await this.provider.renew();
+      await this.open();
+    }
+  }
+
+  private async open(): Promise<void> {
+    const timeoutMs = this.options.openTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void this.client.close().catch(() => undefined);
+        reject(new Error(`no connection to IoT Hub within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.client.open(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private pump(): void {
+    while (this.connected && !this.refreshing && !this.waitTimer &&
+      this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const job = this.queue.shift();
+      if (job) this.dispatch(job);
+    }
+    if (this.connected && !this.waitTimer) {
+      this.setStatus(this.inFlight > 0 ? 'sending' : 'connected');
+    }
+  }
+
+  private dispatch(job: Job): void {
+    this.inFlight++;
+    this.client.sendEvent(job.message).then(
+      () => {
+        this.inFlight--;
+        this.stats.accepted++;
+        this.credentialsBackoff.reset();
+        job.resolve();
+        this.pump();
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.onSendFailure(job, err);
+      },
+    );
+  }
+
+  private onSendFailure(job: Job, err: unknown): void {
+    if (this.closed) {
+      job.reject(new ClosedError('closed before IoT Hub accepted the message'));
+      return;
+    }
+    switch (classify(err)) {
+      case 'permanent':
+        this.stats.failed++;
+        job.reject(err instanceof Error ? err : new Error(String(err)));
+        this.pump();
+        return;
+      case 'unauthorized':
+        if (job.retriedUnauthorized) {
+          this.queue.requeue(job);
+          this.credentialsRefused(err);
+          return;
+        }
+        job.retriedUnauthorized = true;
+        this.queue.requeue(job);
+        void this.refreshToken();
+        return;
+      case 'transient':
+        this.queue.requeue(job);
+        if (err instanceof errors.NotConnectedError) this.connected = false;
+        if (!this.connected) {
+          this.kick();
+          return;
+        }
+        // The connection still stands (throttling, a hub-side error): slow down.
+        this.waitThen(this.reconnect.next(), 'disconnected', shortReason(err));
+    }
+  }
+
+  /** A fresh token from the TPM, put on the open connection before sending again. */
+  private async refreshToken(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    let failure: unknown;
+    try {
+      const { sharedAccessSignature } = await this.provider.renew();
+      await new Promise<void>((resolve, reject) => {
+        this.client.updateSharedAccessSignature(sharedAccessSignature ?? '',
+          (err?: Error) => (err ? reject(err) : resolve()));
+      });
+      this.emit('log', 'info', 'the hub refused the token; sent a fresh one from the TPM');
+    } catch (err) {
+      failure = err;
+    } finally {
+      this.refreshing = false;
+    }
+    if (failure === undefined) {
+      this.kick();
+    } else if (classify(failure) === 'unauthorized') {
+      this.credentialsRefused(failure);
+    } else {
+      // The SDK drops the connection when a token update fails; start over cleanly.
+      this.connected = false;
+      this.waitThen(this.reconnect.next(), 'disconnected',
+        `token refresh failed: ${shortReason(failure)}`);
+    }
+  }
+
+  /**
+   * The hub refused the device's credentials, also with a fresh token: fail what waits
+   * (through done(err), so a Catch node can keep it), fail new messages at once for a
+   * while, and try again later: backing off instead of hammering the hub in a loop.
+   */
+  private credentialsRefused(err: unknown): void {
+    const reason = "IoT Hub refused the device's credentials, also with a fresh token from " +
+      `the TPM (${shortReason(err)}); check that the key in the TPM is the device's ` +
+      'current key and that the device is enabled';
+    const delay = this.credentialsBackoff.next();
+    this.refused = { until: Date.now() + delay, reason };
+    for (const job of this.queue.drain()) {
+      this.stats.failed++;
+      job.reject(new CredentialsRefusedError(reason));
+    }
+    const seconds = Math.max(1, Math.round(delay / 1000));
+    this.setStatus('error', `credentials refused; next try in ${seconds} s`);
+    this.emit('log', 'error', `${reason}; next try in ${seconds} s`);
+    if (this.connected) {
+      this.connected = false;
+      void this.client.close().catch(() => undefined);
+    }
+  }
+
+  /** Sends nothing for `ms`, then connects again or resumes sending. */
+  private waitThen(ms: number, state: HubState, reason: string): void {
+    clearTimeout(this.waitTimer);
+    const seconds = Math.max(1, Math.round(ms / 1000));
+    this.setStatus(state, `${reason}; retrying in ${seconds} s`);
+    this.emit('log', 'warn', `${reason}; retrying in ${seconds} s`);
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      this.kick();
+    }, ms);
+  }
+
+  private readonly onDisconnect = (err?: Error): void => {
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (this.closed || !wasConnected) return;
+    this.stats.disconnects++;
+    const reason = err ? shortReason(err) : 'connection closed';
+    this.waitThen(this.reconnect.next(), 'disconnected', `disconnected: ${reason}`);
+  };
+
+  private readonly onClientError = (err: Error): void => {
+    this.emit('log', 'warn', `IoT Hub client error: ${shortReason(err)}`);
+  };
+
+  private setStatus(state: HubState, detail?: string): void {
+    const status: HubStatus = { state, queued: this.queue.length, ...(detail ? { detail } : {}) };
+    const changed = status.state !== this.status.state || status.detail !== this.status.detail ||
+      status.queued !== this.status.queued;
+    this.status = status;
+    if (changed) this.emit('status', status);
+  }
+}
