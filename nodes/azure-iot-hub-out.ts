@@ -1,0 +1,126 @@
+// Node-RED glue for azure-iot-hub-out: each input message goes to IoT Hub as the device
+// of the chosen tpm-credentials node. The connection, queue and tokens live in HubClient.
+
+import { readFileSync } from 'node:fs';
+import {
+  buildMessage, leaseHubClient, shortReason, type HubClientLease, type HubStatus,
+  type HubTransport,
+} from '../src/iothub';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from './lib/red';
+import type { TpmCredentialsNode } from './lib/tpm-credentials-api';
+
+interface HubOutDef extends NodeDef {
+  identity?: string;
+  transport?: string;
+  queueSize?: number | string;
+  ca?: string;
+}
+
+const DEFAULT_QUEUE = 1000;
+// Node-RED gives a node 15 s to close; leave room for the others.
+const CLOSE_TIMEOUT_MS = 5000;
+
+export = function register(RED: NodeAPI): void {
+  const text = (key: string, subs?: Record<string, string | number>): string =>
+    RED._(`azure-iot-hub-out.${key}`, subs);
+
+  function statusOf(status: HubStatus): NodeStatus {
+    const queued = status.queued > 0 ? ` · ${text('status.queued', { n: status.queued })}` : '';
+    const detail = status.detail ? `: ${status.detail.slice(0, 80)}` : '';
+    switch (status.state) {
+      case 'connecting': return { fill: 'yellow', shape: 'ring', text: text('status.connecting') + queued };
+      case 'connected': return { fill: 'green', shape: 'dot', text: text('status.connected') + queued };
+      case 'sending': return { fill: 'green', shape: 'ring', text: text('status.sending') + queued };
+      case 'disconnected':
+        return { fill: 'red', shape: 'ring', text: text('status.disconnected') + detail + queued };
+      case 'error': return { fill: 'red', shape: 'dot', text: text('status.error') + detail };
+      case 'closed': return {};
+    }
+  }
+
+  function AzureIotHubOut(this: Node, def: HubOutDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const credentials = def.identity
+      ? (RED.nodes.getNode(def.identity) as TpmCredentialsNode | null) : null;
+    const transport: HubTransport = def.transport === 'amqp-ws' ? 'amqp-ws' : 'amqp';
+    const queueSize = Math.max(1, Math.floor(Number(def.queueSize ?? DEFAULT_QUEUE))) ||
+      DEFAULT_QUEUE;
+
+    let setupError: Error | undefined;
+    let ca: string | undefined;
+    if (!credentials) {
+      setupError = new Error(text('errors.no-identity'));
+    } else if (def.ca) {
+      try {
+        ca = readFileSync(def.ca, 'utf8');
+      } catch (err) {
+        setupError = new Error(text('errors.ca', { path: def.ca, reason: shortReason(err) }));
+      }
+    }
+
+    let lease: HubClientLease | undefined;
+    if (credentials && !setupError) {
+      lease = leaseHubClient(`${credentials.id}|${transport}|${def.ca ?? ''}`, () => ({
+        source: credentials, transport, queueSize, ...(ca ? { ca } : {}),
+      }));
+    }
+    const client = lease?.client;
+
+    const onStatus = (status: HubStatus): void => node.status(statusOf(status));
+    const onLog = (level: string, message: string): void => {
+      if (level === 'info') node.log(message);
+      else node.warn(message);
+    };
+    if (client) {
+      client.on('status', onStatus);
+      // With several out nodes on one device, the first one speaks for the connection.
+      if (client.listenerCount('log') === 0) client.on('log', onLog);
+      node.status(client.currentStatus.state === 'disconnected' && !client.currentStatus.detail
+        ? { fill: 'grey', shape: 'ring', text: text('status.idle') }
+        : statusOf(client.currentStatus));
+    } else {
+      node.status({ fill: 'red', shape: 'dot', text: text('status.not-configured') });
+      node.error(setupError?.message ?? text('errors.no-identity'));
+    }
+
+    node.on('input', (msg, send, done) => {
+      if (!client) {
+        done(setupError ?? new Error(text('errors.no-identity')));
+        return;
+      }
+      let message;
+      try {
+        message = buildMessage({
+          payload: msg.payload, properties: msg['properties'], messageId: msg['messageId'],
+          correlationId: msg['correlationId'], contentType: msg['contentType'],
+        });
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: text('status.refused') });
+        done(err as Error);
+        return;
+      }
+      client.send(message).then(() => {
+        msg['messageId'] = message.messageId;
+        send(msg);
+        done();
+      }, (err: Error) => done(err));
+    });
+
+    node.on('close', (_removed, done) => {
+      client?.off('status', onStatus);
+      client?.off('log', onLog);
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        done();
+      };
+      const timer = setTimeout(finish, CLOSE_TIMEOUT_MS);
+      (lease?.release() ?? Promise.resolve()).catch(() => undefined).finally(finish);
+    });
+  }
+
+  RED.nodes.registerType('azure-iot-hub-out', AzureIotHubOut);
+};
