@@ -40,7 +40,10 @@ export = function register(RED: NodeAPI): void {
 
   function AzureIotHubOut(this: Node, def: HubOutDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
+    setUp(this, def);
+  }
+
+  function setUp(node: Node, def: HubOutDef): void {
     const credentials = def.identity
       ? (RED.nodes.getNode(def.identity) as TpmCredentialsNode | null) : null;
     const transport: HubTransport = def.transport === 'amqp-ws' ? 'amqp-ws' : 'amqp';
