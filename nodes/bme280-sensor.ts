@@ -6,40 +6,13 @@ import { Bme280Error } from '../src/bme280/errors';
 import type { Reading } from '../src/bme280/compensation';
 import { Bme280Sensor, type SensorReport } from '../src/bme280/sensor';
 import { parseSettings, type SensorConfig } from '../src/bme280/settings';
+import type { Node, NodeAPI, NodeDef } from './lib/red';
 
-/** The little of the Node-RED runtime API this node uses. */
-interface NodeStatus {
-  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
-  shape?: 'ring' | 'dot';
-  text?: string;
-}
-
-interface NodeMessage {
-  payload?: unknown;
-  sensor?: SensorReport['sensor'];
-  [key: string]: unknown;
-}
-
-interface RuntimeNode {
-  status(status: NodeStatus): void;
-  on(event: 'input', listener: (msg: NodeMessage, send: (msg: NodeMessage) => void,
-    done: (error?: Error) => void) => void): void;
-  on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
-}
-
-interface NodeRedRuntime {
-  nodes: {
-    createNode(node: RuntimeNode, config: unknown): void;
-    registerType(type: string, constructor: (this: RuntimeNode, config: NodeConfig) => void): void;
-  };
-  _(key: string, substitutions?: Record<string, string>): string;
-}
-
-interface NodeConfig extends SensorConfig {
+interface NodeConfig extends SensorConfig, NodeDef {
   name?: string;
 }
 
-export = function register(RED: NodeRedRuntime): void {
+export = function register(RED: NodeAPI): void {
   const text = (key: string, substitutions?: Record<string, string>): string =>
     RED._(`bme280-sensor.${key}`, substitutions);
 
@@ -72,7 +45,7 @@ export = function register(RED: NodeRedRuntime): void {
       : text('status.reading', { chip, values: parts.join(', ') });
   }
 
-  function Bme280SensorNode(this: RuntimeNode, config: NodeConfig): void {
+  function Bme280SensorNode(this: Node, config: NodeConfig): void {
     RED.nodes.createNode(this, config);
 
     let sensor: Bme280Sensor | null = null;

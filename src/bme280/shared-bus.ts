@@ -2,6 +2,7 @@
 // readings are queued so that two sensors on one bus never interleave their
 // transfers, and the handle closes when the last sensor lets go (on redeploy).
 
+import { LeaseRegistry } from '../util/lease-registry';
 import type { I2cBus } from './bus';
 
 export type BusOpener = () => Promise<I2cBus>;
@@ -9,8 +10,6 @@ export type BusOpener = () => Promise<I2cBus>;
 class SharedBus {
   private bus: Promise<I2cBus> | null = null;
   private tail: Promise<unknown> = Promise.resolve();
-  users = 0;
-
   constructor(private readonly open: BusOpener) {}
 
   /** Runs `work` once every earlier job on this bus has finished. */
@@ -47,36 +46,26 @@ export interface BusLease {
   release(): Promise<void>;
 }
 
-const buses = new Map<string, SharedBus>();
+const buses = new LeaseRegistry<SharedBus>((bus) => bus.close());
 
 /** Leases the bus known as `key`, opening it with `open` when nobody holds it yet. */
 export function leaseBus(key: string, open: BusOpener): BusLease {
-  let shared = buses.get(key);
-  if (shared === undefined) {
-    shared = new SharedBus(open);
-    buses.set(key, shared);
-  }
-  shared.users++;
-  const bus = shared;
+  const lease = buses.lease(key, () => new SharedBus(open));
   let released = false;
 
   return {
     run: (work) => {
       if (released) return Promise.reject(new Error(`bus ${key} lease already released`));
-      return bus.run(work);
+      return lease.value.run(work);
     },
     release: async () => {
-      if (released) return;
       released = true;
-      bus.users--;
-      if (bus.users > 0) return;
-      buses.delete(key);
-      await bus.close();
+      await lease.release();
     },
   };
 }
 
 /** Keys of the buses someone holds, so tests can tell that a redeploy let go. */
 export function leasedBusKeys(): string[] {
-  return [...buses.keys()];
+  return buses.keys();
 }

@@ -1,14 +1,10 @@
 import { Tpm } from '../tpm2';
+import { LeaseRegistry } from '../util/lease-registry';
 import { IdentityStore } from './store';
-
-interface Shared {
-  readonly store: IdentityStore;
-  users: number;
-}
 
 // One connection per TPM in the process: swtpm serves one client at a time and a chip
 // has few object slots, so every config node and admin request on a TPM shares it.
-const shared = new Map<string, Shared>();
+const stores = new LeaseRegistry<IdentityStore>((store) => store.tpm.close());
 
 export interface StoreLease {
   readonly store: IdentityStore;
@@ -18,30 +14,14 @@ export interface StoreLease {
 
 /** The identity store of the TPM named by `tcti`, shared with every other user of it. */
 export function leaseStore(tcti: string): StoreLease {
-  const key = Tpm.key(tcti);
-  let entry = shared.get(key);
-  if (!entry) {
-    entry = { store: new IdentityStore(Tpm.open(tcti)), users: 0 };
-    shared.set(key, entry);
-  }
-  entry.users++;
-  const held = entry;
-  let released = false;
-  return {
-    store: held.store,
-    release: async () => {
-      if (released) return;
-      released = true;
-      held.users--;
-      if (held.users > 0) return;
-      shared.delete(key);
-      await held.store.tpm.close();
-    },
-  };
+  const lease = stores.lease(Tpm.key(tcti), () => new IdentityStore(Tpm.open(tcti)));
+  return { store: lease.value, release: lease.release };
 }
 
 /** Runs `work` with a store leased for just that long. */
-export async function withStore<T>(tcti: string, work: (store: IdentityStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  tcti: string, work: (store: IdentityStore) => Promise<T>,
+): Promise<T> {
   const lease = leaseStore(tcti);
   try {
     return await work(lease.store);
@@ -52,5 +32,5 @@ export async function withStore<T>(tcti: string, work: (store: IdentityStore) =>
 
 /** How many TPM connections are open; for tests and diagnostics. */
 export function openConnections(): number {
-  return shared.size;
+  return stores.keys().length;
 }

@@ -1,11 +1,7 @@
+import { LeaseRegistry } from '../util/lease-registry';
 import { HubClient, type HubClientOptions } from './hub-client';
 
-interface Entry {
-  readonly client: HubClient;
-  users: number;
-}
-
-const clients = new Map<string, Entry>();
+const clients = new LeaseRegistry<HubClient>((client) => client.close());
 
 export interface HubClientLease {
   readonly client: HubClient;
@@ -17,28 +13,11 @@ export interface HubClientLease {
  * that device; the last node to let go closes it (on redeploy, all of them do).
  */
 export function leaseHubClient(key: string, options: () => HubClientOptions): HubClientLease {
-  let entry = clients.get(key);
-  if (!entry) {
-    entry = { client: new HubClient(options()), users: 0 };
-    clients.set(key, entry);
-  }
-  entry.users++;
-  const held = entry;
-  let released = false;
-  return {
-    client: held.client,
-    release: async () => {
-      if (released) return;
-      released = true;
-      held.users--;
-      if (held.users > 0) return;
-      if (clients.get(key) === held) clients.delete(key);
-      await held.client.close();
-    },
-  };
+  const lease = clients.lease(key, () => new HubClient(options()));
+  return { client: lease.value, release: lease.release };
 }
 
 /** Open clients in this process, for tests and diagnostics. */
 export function openHubClients(): number {
-  return clients.size;
+  return clients.keys().length;
 }
