@@ -87,6 +87,7 @@ describe('tpm-credentials editor panel in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let diag: Locator;
+  let result: Locator;
   let deviceId: Locator;
   let hub: Locator;
   let secret: Locator;
@@ -100,6 +101,7 @@ describe('tpm-credentials editor panel in Chromium', () => {
       { origin: nodeRed.url });
     page = await context.newPage();
     diag = page.locator('#tpm-credentials-diag');
+    result = page.locator('#tpm-credentials-result');
     deviceId = page.locator('#tpm-credentials-device-id');
     hub = page.locator('#tpm-credentials-host');
     secret = page.locator('#tpm-credentials-connection-string');
@@ -147,10 +149,10 @@ describe('tpm-credentials editor panel in Chromium', () => {
 
     await paste(MALFORMED);
     await page.locator('#tpm-credentials-store').click();
-    const text = await eventually(() => diag.innerText(), (seen) => /invalid/.test(seen),
+    const text = await eventually(() => result.innerText(), (seen) => /invalid/.test(seen),
       'the panel never showed why the string was refused');
     assert.equal(text.trim(), 'invalid connection string: DeviceId is empty');
-    assert.equal(await diag.getAttribute('data-state'), 'error');
+    assert.equal(await result.getAttribute('data-state'), 'error');
     assert.equal(await deviceId.inputValue(), '');
 
     const afterwards = await runCli('info', '--tpm', swtpm.tcti);
@@ -172,7 +174,8 @@ describe('tpm-credentials editor panel in Chromium', () => {
       'the device id never appeared');
     assert.equal(await hub.inputValue(), HOST);
     assert.equal(await secret.inputValue(), '');
-    assert.equal(await diag.getAttribute('data-state'), 'ok');
+    assert.equal(await result.getAttribute('data-state'), 'ok');
+    assert.match(await result.innerText(), /Stored\. The key is in the TPM/);
 
     // Away to an empty slot and back: what shows now was read from the TPM.
     const slot = page.locator('#node-config-input-slot');
