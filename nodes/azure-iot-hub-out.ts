@@ -6,7 +6,9 @@ import {
   buildMessage, leaseHubClient, shortReason, type HubClientLease, type HubStatus,
   type HubTransport,
 } from '../src/iothub';
-import type { Node, NodeAPI, NodeDef, NodeStatus } from './lib/red';
+import type {
+  DoneFn, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, SendFn,
+} from './lib/red';
 import type { TpmCredentialsNode } from './lib/tpm-credentials-api';
 
 interface HubOutDef extends NodeDef {
@@ -14,6 +16,8 @@ interface HubOutDef extends NodeDef {
   transport?: string;
   queueSize?: number | string;
   ca?: string;
+  /** Sets `deviceId` in object payloads to the device id read from the TPM. */
+  addDeviceId?: boolean;
 }
 
 const DEFAULT_QUEUE = 1000;
@@ -87,11 +91,43 @@ export = function register(RED: NodeAPI): void {
       node.error(setupError?.message ?? text('errors.no-identity'));
     }
 
+    // The id is read once per deploy. Messages take turns while it is read, so a reading
+    // never overtakes the one before it on its way into the send queue.
+    let deviceId: Promise<string> | undefined;
+    let turn: Promise<void> = Promise.resolve();
+    const readDeviceId = (from: TpmCredentialsNode): Promise<string> => {
+      if (!deviceId) {
+        const reading = from.identity().then((identity) => identity.deviceId);
+        reading.catch(() => { if (deviceId === reading) deviceId = undefined; });
+        deviceId = reading;
+      }
+      return deviceId;
+    };
+
     node.on('input', (msg, send, done) => {
-      if (!client) {
+      if (!client || !credentials) {
         done(setupError ?? new Error(text('errors.no-identity')));
         return;
       }
+      if (def.addDeviceId !== true) {
+        deliver(msg, send, done);
+        return;
+      }
+      const payload = msg.payload;
+      turn = turn.then(async () => {
+        if (isPlainObject(payload)) {
+          msg.payload = { ...payload, deviceId: await readDeviceId(credentials) };
+        }
+        deliver(msg, send, done);
+      }).catch((err: unknown) => {
+        node.status({ fill: 'red', shape: 'ring', text: text('status.refused') });
+        done(new Error(text('errors.device-id', { reason: shortReason(err) }),
+          { cause: err }));
+      });
+    });
+
+    function deliver(msg: NodeMessage, send: SendFn, done: DoneFn): void {
+      if (!client) return;
       let message;
       try {
         message = buildMessage({
@@ -108,7 +144,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       }, (err: Error) => done(err));
-    });
+    }
 
     node.on('close', (_removed, done) => {
       client?.off('status', onStatus);
@@ -127,3 +163,10 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('azure-iot-hub-out', AzureIotHubOut);
 };
+
+/** A JSON-style object: not an array, a buffer, a date or a class instance. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
