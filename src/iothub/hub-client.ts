@@ -10,6 +10,8 @@ import { SendQueue, type Job } from './send-queue';
 import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';
 
 export type HubTransport = 'amqp' | 'amqp-ws';
+
+const STATUS_INTERVAL_MS = 250;
 export type HubState = 'connecting' | 'connected' | 'sending' | 'disconnected' | 'error' | 'closed';
 
 export interface HubStatus {
@@ -57,6 +59,7 @@ export class HubClient extends EventEmitter {
   private refreshing = false;
   private closed = false;
   private waitTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
   private optionsApplied: Promise<unknown> | undefined;
   private status: HubStatus = { state: 'disconnected', queued: 0 };
   /** While the hub refuses the credentials, messages fail at once instead of piling up. */
@@ -113,6 +116,7 @@ export class HubClient extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.waitTimer);
+    clearTimeout(this.statusTimer);
     for (const job of this.queue.drain()) {
       job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
     }
@@ -330,6 +334,19 @@ export class HubClient extends EventEmitter {
     const changed = status.state !== this.status.state || status.detail !== this.status.detail ||
       status.queued !== this.status.queued;
     this.status = status;
-    if (changed) this.emit('status', status);
+    if (!changed) return;
+    // Trouble shows at once; the flicker between sending and connected at thousands of
+    // messages a second is coalesced, so the editor is not flooded with status updates.
+    if (state !== 'sending' && state !== 'connected') {
+      this.emitStatus();
+    } else {
+      this.statusTimer ??= setTimeout(() => this.emitStatus(), STATUS_INTERVAL_MS);
+    }
+  }
+
+  private emitStatus(): void {
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    this.emit('status', this.status);
   }
 }
