@@ -1,9 +1,9 @@
 // A real `node-red` process for end-to-end tests: its own user directory, settings file,
 // loopback port and log, with this package installed in it the way a user would have it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
-  appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
-  writeFileSync,
+  appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
+  renameSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -33,6 +33,23 @@ export interface NodeRedOptions {
   adminAuth?: AdminUser[];
   /** Extra environment for the Node-RED process. */
   env?: Record<string, string>;
+  /** How this package gets into the user directory; a packed tarball unless told. */
+  install?: PackageInstall;
+  /** Another Node.js and Node-RED than the project's own (node-red devDependency). */
+  runtime?: NodeRedRuntime;
+}
+
+/**
+ * 'tarball': `npm pack`ed and `npm install`ed, as a user gets it from the registry.
+ * 'symlink': the project folder itself, linked into node_modules (no install step).
+ */
+export type PackageInstall = 'tarball' | 'symlink';
+
+export interface NodeRedRuntime {
+  /** The `node` executable to run Node-RED with. */
+  node: string;
+  /** Node-RED's red.js. */
+  redJs: string;
 }
 
 export interface NodeRed {
@@ -75,7 +92,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     if (options.flows) {
       writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
     }
-    installPackage(userDir);
+    installPackage(userDir, options.install);
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     throw err;
@@ -84,8 +101,8 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Set by `node --test` for its children; Node-RED is not one of them.
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath,
-    [RED_JS, '--userDir', userDir, '--settings', settingsFile],
+  const child = spawn(options.runtime?.node ?? process.execPath,
+    [options.runtime?.redJs ?? RED_JS, '--userDir', userDir, '--settings', settingsFile],
     { cwd: userDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error('node-red did not start');
   const pid = child.pid;
@@ -129,9 +146,14 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
 
 /**
  * Makes this package visible to Node-RED as an installed module: listed in the user
- * directory's package.json and present under its node_modules.
+ * directory's package.json and present under its node_modules. By default it is packed
+ * and installed with npm as a user would; see PackageInstall.
  */
-export function installPackage(userDir: string): void {
+export function installPackage(userDir: string, how: PackageInstall = 'tarball'): void {
+  if (how === 'tarball') {
+    installTarball(userDir);
+    return;
+  }
   writeFileSync(join(userDir, 'package.json'), JSON.stringify({
     name: 'node-red-project',
     private: true,
@@ -139,6 +161,60 @@ export function installPackage(userDir: string): void {
   }, null, 2));
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
   symlinkSync(PROJECT_ROOT, join(userDir, 'node_modules', PACKAGE_NAME), 'dir');
+}
+
+/** Where installs of one tarball are kept between test files and runs. */
+const INSTALL_CACHE = join(tmpdir(), `${PACKAGE_NAME}-installs`);
+let packed: { tarball: string; digest: string } | undefined;
+
+/**
+ * `npm pack` of the built project, once per test process. Its scripts are skipped: the
+ * prepack build would replace dist/ under the feet of other test files.
+ */
+export function packProject(): { tarball: string; digest: string } {
+  if (packed) return packed;
+  const dir = mkdtempSync(join(tmpdir(), 'node-red-pack-'));
+  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--silent',
+    '--pack-destination', dir], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const name = output.trim().split('\n').pop();
+  if (!name) throw new Error('npm pack named no tarball');
+  const tarball = join(dir, name);
+  const digest = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
+  packed = { tarball, digest };
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return packed;
+}
+
+/**
+ * `npm install <tarball>` into a user directory. npm runs once per distinct tarball (from
+ * the local cache where it can); later user directories get a copy of that install.
+ */
+function installTarball(userDir: string): void {
+  const { tarball, digest } = packProject();
+  const installed = join(INSTALL_CACHE, digest);
+  if (!existsSync(join(installed, 'node_modules', PACKAGE_NAME, 'package.json'))) {
+    mkdirSync(INSTALL_CACHE, { recursive: true });
+    const work = mkdtempSync(join(INSTALL_CACHE, 'work-'));
+    try {
+      cpSync(tarball, join(work, 'package.tgz'));
+      writeFileSync(join(work, 'package.json'),
+        JSON.stringify({ name: 'node-red-project', private: true }, null, 2));
+      execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund',
+        '--loglevel=error', './package.tgz'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        renameSync(work, installed);
+      } catch (err) {
+        // Another test file may have finished the same install first; either will do.
+        if (!existsSync(installed)) throw err;
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  cpSync(join(installed, 'package.tgz'), join(userDir, 'package.tgz'));
+  cpSync(join(installed, 'package.json'), join(userDir, 'package.json'));
+  cpSync(join(installed, 'node_modules'), join(userDir, 'node_modules'),
+    { recursive: true, verbatimSymlinks: true });
 }
 
 /**
@@ -163,8 +239,11 @@ export async function adminToken(url: string, username: string, password: string
 export function filesUnder(dir: string): { path: string; bytes: Buffer }[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    // The package symlink leads into the project itself, not into Node-RED's files.
-    if (entry.isSymbolicLink()) return [];
+    // Installed code, not Node-RED's files: the package symlink (into the project itself),
+    // node_modules and the packed tarball.
+    if (entry.isSymbolicLink() || entry.name === 'node_modules' || entry.name === 'package.tgz') {
+      return [];
+    }
     if (entry.isDirectory()) return filesUnder(path);
     return entry.isFile() ? [{ path, bytes: readFileSync(path) }] : [];
   });
