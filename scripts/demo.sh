@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Brings up the demo: Node-RED with the weather-station flow on a simulated TPM, sensor
-# and hub. Not there yet: the nodes come first.
-echo "The demo is not there yet: the Node-RED nodes and the example flow come next." >&2
-echo "Meanwhile the TPM CLI works: npm ci && npm run build && node dist/src/cli/main.js --help" >&2
-exit 1
+# The demo on a fresh Debian 12 machine: Node-RED on http://127.0.0.1:1880 running the
+# weather-station example against a private swtpm, the simulated BME280 and a local IoT
+# Hub. Installs what is missing, builds, then hands over to scripts/demo.ts. Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh demo
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
+exec node --import tsx scripts/demo.ts

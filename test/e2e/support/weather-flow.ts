@@ -37,7 +37,9 @@ export function adaptExample(stand: Stand, example = loadExample()): FlowNode[] 
         return { ...copy, tpm: stand.tpm, slot: String(stand.slot ?? 0) };
       case 'azure-iot-hub-out': return { ...copy, ca: stand.ca };
       case 'inject':
-        return { ...copy, repeat: stand.everySeconds > 0 ? String(stand.everySeconds) : '' };
+        return stand.everySeconds > 0
+          ? { ...copy, repeat: String(stand.everySeconds), name: `every ${stand.everySeconds} s` }
+          : { ...copy, repeat: '', name: 'read now' };
       default: return copy;
     }
   });
