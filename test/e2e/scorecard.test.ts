@@ -26,7 +26,9 @@ function failures(outcome: Outcome): string[] {
     line.replace(/^FAIL\s+/, '').replace(/:.*$/, ''));
 }
 
-type PackageJson = Record<string, unknown> & { 'node-red': { nodes: Record<string, string> } };
+type PackageJson = Record<string, unknown> & {
+  'node-red': { version?: string; nodes: Record<string, string> };
+};
 
 describe('flow library scorecard', () => {
   const copies: string[] = [];
