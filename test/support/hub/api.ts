@@ -1,3 +1,4 @@
+import type { Agent } from 'node:https';
 import type { PutTokenEvent, ReceivedMessage, RejectedMessage } from './records';
 
 export const UNAUTHORIZED = 'amqp:unauthorized-access';
@@ -11,6 +12,11 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
 export interface HubOptions {
   /** Port on 127.0.0.1; absent or 0 lets the kernel pick a free one (no race). */
   readonly port?: number;
+  /**
+   * Port on 127.0.0.1 for AMQP over WebSockets; absent or 0 lets the kernel pick. Only 443
+   * lets AmqpWs reach it without `webSocketAgent` (it always dials port 443).
+   */
+  readonly wsPort?: number;
   /** Receives one line per state change. Never given a key or a token. */
   readonly log?: (line: string) => void;
   /** Called for every accepted telemetry message, after it is recorded. */
@@ -33,6 +39,10 @@ export interface HubOptions {
  *   connection; revokeDevice also makes every later put-token fail with 401.
  * None of them sends an AMQP close frame: the SDK would wait 45 s for its own close to
  * finish before reporting anything.
+ *
+ * The same device registry, CBS checks, records and switches serve AMQP over WebSockets
+ * (a second listener, `wsPort`); there refuseConnections closes the socket after TLS,
+ * before the HTTP upgrade, and the SDK reports the same errors as over TLS.
  */
 export interface LocalHub {
   /** `localhost:PORT`: what goes into HostName= of a connection string. */
@@ -40,6 +50,13 @@ export interface LocalHub {
   readonly port: number;
   readonly caPem: string;
   readonly caPath: string;
+  /** The HTTPS port that upgrades `/$iothub/websocket` to AMQP (subprotocol AMQPWSB10). */
+  readonly wsPort: number;
+  /**
+   * Takes AmqpWs's `wss://localhost:443/...` to `wsPort`: pass it as
+   * `client.setOptions({ ca, amqp: { webSocketAgent } })` with `wsConnectionString`.
+   */
+  readonly webSocketAgent: Agent;
   /** Accepted telemetry, oldest first. */
   readonly messages: readonly ReceivedMessage[];
   /** Every put-token request, oldest first. */
@@ -61,6 +78,11 @@ export interface LocalHub {
   revokeDevice(deviceId: string, moduleId?: string): void;
   /** `HostName=localhost:PORT;DeviceId=...[;ModuleId=...];SharedAccessKey=...` */
   connectionString(deviceId: string, moduleId?: string): string;
+  /**
+   * `HostName=localhost;...` for AmqpWs, which appends `:443` to the host itself (a port
+   * in HostName makes an invalid URL); with `webSocketAgent` it reaches `wsPort`.
+   */
+  wsConnectionString(deviceId: string, moduleId?: string): string;
   /** Resolves with the first `count` messages once that many have arrived. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
 

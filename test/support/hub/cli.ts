@@ -1,6 +1,8 @@
 // A local IoT Hub for the demo and for trying the nodes by hand:
-//   node --import tsx test/support/hub/cli.ts [--port N] [--device ID] [--module M]
-//     [--key-file PATH] [--connection-string-file PATH]
+//   node --import tsx test/support/hub/cli.ts [--port N] [--ws-port N] [--device ID]
+//     [--module M] [--key-file PATH] [--connection-string-file PATH]
+// --ws-port is where AMQP over WebSockets listens (a free port by default); the SDK's AmqpWs
+// always dials port 443, so only --ws-port 443 serves it without a webSocketAgent.
 // The device key comes from LOCAL_HUB_DEVICE_KEY, or from --key-file (created with a random
 // key when missing). Keys and connection strings only ever go to files with mode 0600.
 import { existsSync } from 'node:fs';
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: process.env.LOCAL_HUB_PORT ?? '0' },
+      'ws-port': { type: 'string', default: process.env.LOCAL_HUB_WS_PORT ?? '0' },
       device: { type: 'string', default: process.env.LOCAL_HUB_DEVICE_ID ?? 'demo-device' },
       module: { type: 'string', default: process.env.LOCAL_HUB_MODULE_ID },
       'key-file': { type: 'string' },
@@ -22,14 +25,13 @@ async function main(): Promise<void> {
     },
   });
 
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port must be a port number, got ${values.port ?? ''}`);
-  }
+  const port = portNumber('--port', values.port);
+  const wsPort = portNumber('--ws-port', values['ws-port']);
   const key = await deviceKey(values['key-file']);
 
   const hub = await startHub({
     port,
+    wsPort,
     log: (line) => console.log(`hub: ${line}`),
     onMessage: (message) => console.log(describe(message)),
   });
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
 
   const who = values.module === undefined ? values.device : `${values.device}/${values.module}`;
   console.log(`host: ${hub.host}`);
+  console.log(`websocket: localhost:${hub.wsPort}`);
   console.log(`ca: ${hub.caPath}`);
   console.log(`device: ${who}`);
   if (csFile !== undefined) console.log(`connection string written to: ${csFile}`);
@@ -57,6 +60,14 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+function portNumber(flag: string, text: string | undefined): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${flag} must be a port number, got ${text ?? ''}`);
+  }
+  return port;
 }
 
 /** The key from the environment, from a key file, or a new one saved to that file. */

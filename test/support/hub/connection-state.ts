@@ -1,4 +1,5 @@
 import type { Sender } from 'rhea';
+import type { ConnectionTransport } from './records';
 import { identityKey, type Identity } from './registry';
 
 /** What the hub remembers about one AMQP connection. */
@@ -10,7 +11,7 @@ export class ConnectionState {
   // (a connection may carry a device and its modules), not per link.
   private readonly expiries = new Map<string, number>();
 
-  constructor(readonly id: number) {}
+  constructor(readonly id: number, readonly transport: ConnectionTransport) {}
 
   authorize(identity: Identity, expiresAt: number): void {
     this.expiries.set(identityKey(identity), expiresAt);

@@ -2,8 +2,9 @@ import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import {
   create_container, type AmqpError, type Connection, type Delivery, type EventContext,
-  type Message, type Receiver, type Sender,
+  type Message, type Receiver, type ReceiverOptions, type Sender, type ServerConnectionOptions,
 } from 'rhea';
+import type WebSocket from 'ws';
 import { parseLinkAddress } from './addresses';
 import {
   bodyBytes, idToString, optionalString, propertyMap, terminusAddress,
@@ -15,21 +16,43 @@ import {
   NOT_FOUND, THROTTLED, TOO_LARGE, UNAUTHORIZED, MAX_MESSAGE_BYTES,
   type HubOptions, type LocalHub,
 } from './api';
-import type { PutTokenEvent, ReceivedMessage, RejectedMessage } from './records';
+import type {
+  ConnectionTransport, PutTokenEvent, ReceivedMessage, RejectedMessage,
+} from './records';
 import { MessageWaiters } from './waiters';
 import { DeviceRegistry, identityKey, type Identity } from './registry';
+import { listenWebSocket, type WebSocketListener } from './websocket';
+import { LocalHubAgent } from './ws-agent';
 
 // Generous, so that many messages can be in flight on one link without waiting for credit.
 const CREDIT_WINDOW = 1000;
 
+const RECEIVER_OPTIONS: ReceiverOptions = { autoaccept: false, credit_window: CREDIT_WINDOW };
+
+// Without transport 'tls', which the TLS listener's connections carry: that is how the hub
+// tells the two kinds apart.
+const WEBSOCKET_CONNECTION_OPTIONS: ServerConnectionOptions = {
+  receiver_options: RECEIVER_OPTIONS,
+};
+
+/**
+ * websocket_accept as rhea 3 implements it (lib/container.js, lib/ws.js): it wraps anything
+ * with send, close and on* handlers, a ws WebSocket included, and hands the options to the
+ * new connection. Its typings ask for a net.Socket and TLS options instead.
+ */
+interface WebSocketAccepting {
+  websocket_accept(socket: WebSocket, options: ServerConnectionOptions): void;
+}
+
 export async function startHub(options: HubOptions = {}): Promise<LocalHub> {
   const certs = await makeCertificates();
+  const hub = new Hub(certs, options.log ?? (() => undefined), options.onMessage);
   try {
-    const hub = new Hub(certs, options.log ?? (() => undefined), options.onMessage);
-    await hub.listen(options.port ?? 0);
+    await hub.listen(options.port ?? 0, options.wsPort ?? 0);
     return hub;
   } catch (err) {
-    await certs.remove();
+    // Also closes whichever listener did start, and removes the certificates.
+    await hub.stop();
     throw err;
   }
 }
@@ -41,6 +64,7 @@ class Hub implements LocalHub {
   readonly refusedLinks: RejectedMessage[] = [];
   refusedConnections = 0;
   port = 0;
+  readonly webSocketAgent = new LocalHubAgent(() => this.wsPort);
 
   private readonly registry = new DeviceRegistry();
   private readonly states = new WeakMap<Connection, ConnectionState>();
@@ -51,6 +75,7 @@ class Hub implements LocalHub {
   private readonly pendingRejections: AmqpError[] = [];
   private readonly container = create_container({ id: 'local-iot-hub' });
   private server: TlsServer | undefined;
+  private wsListener: WebSocketListener | undefined;
   private nextConnectionId = 1;
   private refusing = false;
   private throttled = false;
@@ -86,6 +111,10 @@ class Hub implements LocalHub {
     return this.certs.caPath;
   }
 
+  get wsPort(): number {
+    return this.wsListener?.port ?? 0;
+  }
+
   get connectionCount(): number {
     return this.nextConnectionId - 1;
   }
@@ -94,13 +123,13 @@ class Hub implements LocalHub {
     return this.live.size;
   }
 
-  async listen(port: number): Promise<void> {
+  async listen(port: number, wsPort: number): Promise<void> {
     // No SASL settings: rhea's server then takes either a SASL header or, as the Azure SDK
     // sends, the AMQP header straight after TLS.
     const server = this.container.listen({
       transport: 'tls', host: '127.0.0.1', port,
       key: this.certs.keyPem, cert: this.certs.certPem,
-      receiver_options: { autoaccept: false, credit_window: CREDIT_WINDOW },
+      receiver_options: RECEIVER_OPTIONS,
     });
     this.server = server;
 
@@ -119,7 +148,14 @@ class Hub implements LocalHub {
         resolve();
       });
     });
-    this.log(`hub listening on ${this.host}`);
+
+    this.wsListener = await listenWebSocket({
+      port: wsPort, keyPem: this.certs.keyPem, certPem: this.certs.certPem,
+      onSocket: (socket) => this.accepted(socket),
+      onSecure: (socket) => this.secured(socket),
+      onWebSocket: (socket) => this.upgraded(socket),
+    });
+    this.log(`hub listening on ${this.host}, AMQP over WebSockets on localhost:${this.wsPort}`);
   }
 
   addDevice(deviceId: string, keyBase64?: string, moduleId?: string): string {
@@ -146,6 +182,11 @@ class Hub implements LocalHub {
     const module = moduleId === undefined ? '' : `;ModuleId=${moduleId}`;
     return `HostName=${this.host};DeviceId=${deviceId}${module}` +
       `;SharedAccessKey=${key.toString('base64')}`;
+  }
+
+  wsConnectionString(deviceId: string, moduleId?: string): string {
+    return this.connectionString(deviceId, moduleId)
+      .replace(`HostName=${this.host};`, 'HostName=localhost;');
   }
 
   waitForMessages(count: number, timeoutMs = 5000): Promise<ReceivedMessage[]> {
@@ -184,9 +225,13 @@ class Hub implements LocalHub {
     this.waiters.cancel(new Error('the hub stopped'));
 
     for (const socket of this.sockets) socket.destroy();
+    this.webSocketAgent.destroy();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const wsListener = this.wsListener;
+    this.wsListener = undefined;
+    await wsListener?.close();
     await this.certs.remove();
   }
 
@@ -206,10 +251,17 @@ class Hub implements LocalHub {
     socket.destroy();
   }
 
+  private upgraded(socket: WebSocket): void {
+    const container = this.container as unknown as WebSocketAccepting;
+    container.websocket_accept(socket, WEBSOCKET_CONNECTION_OPTIONS);
+  }
+
   private stateOf(connection: Connection): ConnectionState {
     let state = this.states.get(connection);
     if (!state) {
-      state = new ConnectionState(this.nextConnectionId++);
+      const transport: ConnectionTransport =
+        connection.options.transport === 'tls' ? 'amqp' : 'amqp-ws';
+      state = new ConnectionState(this.nextConnectionId++, transport);
       this.states.set(connection, state);
       this.live.add(state);
     }
@@ -217,7 +269,8 @@ class Hub implements LocalHub {
   }
 
   private opened(context: EventContext): void {
-    this.log(`connection ${this.stateOf(context.connection).id} opened`);
+    const state = this.stateOf(context.connection);
+    this.log(`connection ${state.id} opened (${state.transport})`);
   }
 
   private closed(context: EventContext): void {
@@ -314,6 +367,7 @@ class Hub implements LocalHub {
     if (check.ok) state.authorize(check.identity, check.expiresAt);
     this.putTokens.push({
       connectionId: state.id,
+      transport: state.transport,
       audience: outcome.audience,
       deviceId: check.identity?.deviceId,
       moduleId: check.identity?.moduleId,
@@ -363,6 +417,7 @@ class Hub implements LocalHub {
       properties: propertyMap(message.application_properties),
       receivedAt: new Date(),
       connectionId: state.id,
+      transport: state.transport,
     });
   }
 

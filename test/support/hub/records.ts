@@ -1,5 +1,8 @@
 import type { PropertyValue } from './amqp-values';
 
+/** How a client reached the hub: AMQP over TLS (the SDK's Amqp) or over WebSockets (AmqpWs). */
+export type ConnectionTransport = 'amqp' | 'amqp-ws';
+
 /** One telemetry message the hub accepted, as a service-side reader would see it. */
 export interface ReceivedMessage {
   readonly deviceId: string;
@@ -14,11 +17,13 @@ export interface ReceivedMessage {
   readonly receivedAt: Date;
   /** Which connection carried it (1 for the hub's first connection). */
   readonly connectionId: number;
+  readonly transport: ConnectionTransport;
 }
 
 /** One put-token request. The token itself is never kept. */
 export interface PutTokenEvent {
   readonly connectionId: number;
+  readonly transport: ConnectionTransport;
   readonly audience: string;
   readonly deviceId?: string;
   readonly moduleId?: string;
