@@ -15,6 +15,11 @@ export class CredentialsRefusedError extends Error {
   override name = 'CredentialsRefusedError';
 }
 
+/** The settings cannot work (e.g. a transport that cannot reach the host as named). */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
 /** The node was closed (redeploy, shutdown) before the hub accepted the message. */
 export class ClosedError extends Error {
   override name = 'ClosedError';
@@ -31,7 +36,8 @@ export function classify(err: unknown): FailureKind {
     return 'unauthorized';
   }
   if (err instanceof errors.MessageTooLargeError || err instanceof errors.ArgumentError ||
-    err instanceof errors.FormatError || err instanceof PayloadError) {
+    err instanceof errors.FormatError || err instanceof PayloadError ||
+    err instanceof ConfigurationError) {
     return 'permanent';
   }
   return 'transient';

@@ -4,7 +4,8 @@ import { Client } from 'azure-iot-device';
 import { Amqp, AmqpWs } from 'azure-iot-device-amqp';
 import { Backoff } from './backoff';
 import {
-  ClosedError, CredentialsRefusedError, QueueFullError, classify, shortReason,
+  ClosedError, ConfigurationError, CredentialsRefusedError, QueueFullError, classify,
+  shortReason,
 } from './errors';
 import { SendQueue, type Job } from './send-queue';
 import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';
@@ -62,6 +63,8 @@ export class HubClient extends EventEmitter {
   private statusTimer: NodeJS.Timeout | undefined;
   private optionsApplied: Promise<unknown> | undefined;
   private status: HubStatus = { state: 'disconnected', queued: 0 };
+  /** Settings that can never work; every message fails with this until redeployed. */
+  private misconfigured: ConfigurationError | undefined;
   /** While the hub refuses the credentials, messages fail at once instead of piling up. */
   private refused: { until: number; reason: string } | undefined;
 
@@ -96,6 +99,7 @@ export class HubClient extends EventEmitter {
   /** Resolves once the hub has accepted the message. */
   send(message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('the connection to IoT Hub is closed'));
+    if (this.misconfigured) return Promise.reject(this.misconfigured);
     if (this.refused && Date.now() < this.refused.until) {
       const seconds = Math.ceil((this.refused.until - Date.now()) / 1000);
       return Promise.reject(new CredentialsRefusedError(
@@ -142,11 +146,13 @@ export class HubClient extends EventEmitter {
     try {
       if (this.options.ca) this.optionsApplied ??= this.client.setOptions({ ca: this.options.ca });
       await this.optionsApplied;
+      if (this.options.transport === 'amqp-ws') await this.checkWebSocketHost();
       await this.openOrRefresh();
     } catch (err) {
       this.connecting = false;
       if (this.closed) return;
-      if (classify(err) === 'unauthorized') this.credentialsRefused(err);
+      if (err instanceof ConfigurationError) this.giveUp(err);
+      else if (classify(err) === 'unauthorized') this.credentialsRefused(err);
       else this.waitThen(this.reconnect.next(), 'disconnected', shortReason(err));
       return;
     }
@@ -161,6 +167,32 @@ export class HubClient extends EventEmitter {
     this.reconnect.reset();
     this.emit('log', 'info', 'connected to IoT Hub');
     this.pump();
+  }
+
+  /**
+   * The SDK's WebSocket transport always dials port 443 and appends it to the host as
+   * given, so a host with a port makes an invalid URL, which it throws where nothing can
+   * catch it. Refuse that here with the fix instead.
+   */
+  private async checkWebSocketHost(): Promise<void> {
+    const { host, gatewayHostName } = await this.provider.getDeviceCredentials();
+    const target = gatewayHostName ?? host;
+    if (/:\d+$/.test(target)) {
+      throw new ConfigurationError(
+        `AMQP over WebSockets always uses port 443, but the device's host is ${target}; ` +
+          'choose the AMQP transport, or store a connection string without a port');
+    }
+  }
+
+  /** Fails everything waiting and everything to come: the settings have to change. */
+  private giveUp(err: ConfigurationError): void {
+    this.misconfigured = err;
+    for (const job of this.queue.drain()) {
+      this.stats.failed++;
+      job.reject(err);
+    }
+    this.setStatus('error', err.message);
+    this.emit('log', 'error', err.message);
   }
 
   /** Opens; on Unauthorized, once more with a fresh token from the TPM. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { IdentityStore, TpmIdentity, withStore } from '../../src/identity';
 import {
-  ClosedError, CredentialsRefusedError, HubClient, PayloadError, QueueFullError, buildMessage,
+  ClosedError, ConfigurationError, CredentialsRefusedError, HubClient, PayloadError, QueueFullError, buildMessage,
   type HubClientOptions, type HubStatus,
 } from '../../src/iothub';
 import { Tpm } from '../../src/tpm2';
@@ -208,6 +208,19 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.ok(client.currentStatus.detail);
     await client.close();
     await assert.rejects(sending, ClosedError);
+  });
+
+  test('AMQP over WebSockets to a host with a port fails with the fix, not a crash', async () => {
+    // The local hub's host is localhost:PORT; the SDK's WebSocket transport would
+    // append :443 to it and throw an invalid-URL error from inside a callback.
+    const client = open({ transport: 'amqp-ws' });
+    await assert.rejects(client.send(buildMessage({ payload: 'x' })), (err: unknown) => {
+      assert.ok(err instanceof ConfigurationError);
+      assert.match(err.message, /always uses port 443.*choose the AMQP transport/);
+      return true;
+    });
+    assert.equal(client.currentStatus.state, 'error');
+    await assert.rejects(client.send(buildMessage({ payload: 'y' })), ConfigurationError);
   });
 
   test('payloads that cannot be sent fail before they reach the hub', () => {
