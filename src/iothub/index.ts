@@ -1,6 +1,7 @@
 export { Backoff } from './backoff';
 export {
-  ClosedError, ConfigurationError, CredentialsRefusedError, PayloadError, QueueFullError, classify, shortReason,
+  ClosedError, ConfigurationError, CredentialsRefusedError, PayloadError, QueueFullError,
+  classify, shortReason,
 } from './errors';
 export {
   HubClient, type HubClientOptions, type HubState, type HubStatus, type HubTransport,

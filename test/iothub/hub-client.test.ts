@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { IdentityStore, TpmIdentity, withStore } from '../../src/identity';
 import {
-  ClosedError, ConfigurationError, CredentialsRefusedError, HubClient, PayloadError, QueueFullError, buildMessage,
-  type HubClientOptions, type HubStatus,
+  ClosedError, ConfigurationError, CredentialsRefusedError, HubClient, PayloadError,
+  QueueFullError, buildMessage, type HubClientOptions, type HubStatus,
 } from '../../src/iothub';
 import { Tpm } from '../../src/tpm2';
 import { startHub, type LocalHub } from '../support/hub';
