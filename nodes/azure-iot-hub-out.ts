@@ -51,8 +51,10 @@ export = function register(RED: NodeAPI): void {
     const credentials = def.identity
       ? (RED.nodes.getNode(def.identity) as TpmCredentialsNode | null) : null;
     const transport: HubTransport = def.transport === 'amqp-ws' ? 'amqp-ws' : 'amqp';
-    const queueSize = Math.max(1, Math.floor(Number(def.queueSize ?? DEFAULT_QUEUE))) ||
-      DEFAULT_QUEUE;
+    // An empty field is the default: Number('') is 0, which would make a queue of one.
+    const asked = def.queueSize === undefined || String(def.queueSize).trim() === ''
+      ? Number.NaN : Number(def.queueSize);
+    const queueSize = Number.isFinite(asked) ? Math.max(1, Math.floor(asked)) : DEFAULT_QUEUE;
 
     let setupError: Error | undefined;
     let ca: string | undefined;

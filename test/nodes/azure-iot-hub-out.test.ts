@@ -358,6 +358,23 @@ describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_0
       assert.equal(seen.caught.length, 1);
     });
 
+  test('an empty queue size means the default queue, not a queue of one',
+    { timeout: 30_000 }, async () => {
+      fresh();
+      hub.refuseConnections(true);
+      await load(flowOf(credentials('creds', 0), outNode('out', 'creds', { queueSize: '' })));
+      const before = hub.messages.length;
+
+      for (let i = 0; i < 5; i++) send('out', { payload: { i } });
+      await until(() => hub.refusedConnections > 0, 'a refused connection');
+      await wait(200);
+      assert.deepEqual(seen.caught.map((m) => m.error?.message), []);
+
+      hub.refuseConnections(false);
+      await until(() => seen.completed.length === 5, 'the queued messages', 15_000);
+      assert.deepEqual(since(before).map(bodyOf), Array.from({ length: 5 }, (_, i) => ({ i })));
+    });
+
   test('oversized and circular payloads fail through done(err); nothing reaches the hub',
     { timeout: 20_000 }, async () => {
       fresh();
