@@ -209,7 +209,7 @@ async function main(): Promise<void> {
         '-', `+${mb(rss.deployed - rss.idle)}`],
     ]));
     console.log(`\nMedians of ${ROUNDS} rounds of ${N} messages (throughput) and of 5 deploys ` +
-      '(first message). HubClient and the node keep at most 10 messages in flight. TPM ' +
+      '(first message). HubClient and the node keep at most 32 messages in flight. TPM ' +
       'commands are counted from deploy on, identity read included.');
   } finally {
     await proxy.stop();

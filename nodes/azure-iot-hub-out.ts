@@ -78,13 +78,15 @@ export = function register(RED: NodeAPI): void {
 
     const onStatus = (status: HubStatus): void => node.status(statusOf(status));
     const onLog = (level: string, message: string): void => {
+      // With several out nodes on one device, the first still deployed speaks for the
+      // shared connection, so each line is logged once.
+      if (client?.listeners('log')[0] !== onLog) return;
       if (level === 'info') node.log(message);
       else node.warn(message);
     };
     if (client) {
       client.on('status', onStatus);
-      // With several out nodes on one device, the first one speaks for the connection.
-      if (client.listenerCount('log') === 0) client.on('log', onLog);
+      client.on('log', onLog);
       node.status(client.currentStatus.state === 'disconnected' && !client.currentStatus.detail
         ? { fill: 'grey', shape: 'ring', text: text('status.idle') }
         : statusOf(client.currentStatus));

@@ -70,7 +70,7 @@ export class HubClient extends EventEmitter {
 
   constructor(private readonly options: HubClientOptions) {
     super();
-    this.maxInFlight = options.maxInFlight ?? 10;
+    this.maxInFlight = options.maxInFlight ?? 32;
     this.queueSize = options.queueSize ?? 1000;
     this.reconnect = new Backoff(options.reconnectDelayMs?.initial ?? 1000,
       options.reconnectDelayMs?.max ?? 30_000);
