@@ -24,13 +24,23 @@ const DEFAULT_QUEUE = 1000;
 // Node-RED gives a node 15 s to close; leave room for the others.
 const CLOSE_TIMEOUT_MS = 5000;
 
+// A status line is read at a glance: the start of the reason and when the next try is.
+// The whole reason goes to the log.
+const STATUS_CHARS = 72;
+
+function brief(detail: string): string {
+  if (detail.length <= STATUS_CHARS) return detail;
+  const next = /; (retrying|next try) in \d+ s$/.exec(detail)?.[0] ?? '';
+  return `${detail.slice(0, STATUS_CHARS - next.length - 1).trimEnd()}…${next}`;
+}
+
 export = function register(RED: NodeAPI): void {
   const text = (key: string, subs?: Record<string, string | number>): string =>
     RED._(`azure-iot-hub-out.${key}`, subs);
 
   function statusOf(status: HubStatus): NodeStatus {
     const queued = status.queued > 0 ? ` · ${text('status.queued', { n: status.queued })}` : '';
-    const detail = status.detail ? `: ${status.detail.slice(0, 80)}` : '';
+    const detail = status.detail ? `: ${brief(status.detail)}` : '';
     switch (status.state) {
       case 'connecting': return { fill: 'yellow', shape: 'ring', text: text('status.connecting') + queued };
       case 'connected': return { fill: 'green', shape: 'dot', text: text('status.connected') + queued };

@@ -3,6 +3,7 @@ import { NoRetry, errors, type Message } from 'azure-iot-common';
 import { Client } from 'azure-iot-device';
 import { Amqp, AmqpWs } from 'azure-iot-device-amqp';
 import { Backoff } from './backoff';
+import { diagnoseConnection } from './diagnose';
 import {
   ClosedError, ConfigurationError, CredentialsRefusedError, QueueFullError, classify,
   shortReason,
@@ -153,7 +154,10 @@ export class HubClient extends EventEmitter {
       if (this.closed) return;
       if (err instanceof ConfigurationError) this.giveUp(err);
       else if (classify(err) === 'unauthorized') this.credentialsRefused(err);
-      else this.waitThen(this.reconnect.next(), 'disconnected', shortReason(err));
+      else {
+        const reason = await this.explain(err);
+        if (!this.closed) this.waitThen(this.reconnect.next(), 'disconnected', reason);
+      }
       return;
     }
     this.connecting = false;
@@ -182,6 +186,15 @@ export class HubClient extends EventEmitter {
         `AMQP over WebSockets always uses port 443, but the device's host is ${target}; ` +
           'choose the AMQP transport, or store a connection string without a port');
     }
+  }
+
+  /** The SDK's reason, or a better one from a TLS handshake of our own. */
+  private async explain(err: unknown): Promise<string> {
+    const credentials = await this.provider.getDeviceCredentials().catch(() => undefined);
+    if (!credentials) return shortReason(err);
+    const port = this.options.transport === 'amqp-ws' ? 443 : 5671;
+    const host = credentials.gatewayHostName ?? credentials.host;
+    return (await diagnoseConnection(host, port, this.options.ca)) ?? shortReason(err);
   }
 
   /** Fails everything waiting and everything to come: the settings have to change. */

@@ -210,6 +210,23 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     await assert.rejects(sending, ClosedError);
   });
 
+  test('a hub certificate from another CA is named as the reason, not a bare disconnect',
+    { timeout: 20_000 }, async () => {
+      // Another hub's CA: a valid CA that did not sign this hub's certificate.
+      const other = await startHub();
+      try {
+        const client = open({ ca: other.caPem });
+        const sending = client.send(buildMessage({ payload: 'x' }));
+        await until(() => client.currentStatus.state === 'disconnected', 'the disconnected status');
+        assert.match(client.currentStatus.detail ?? '',
+          /TLS certificate of localhost not trusted .*a missing trusted CA for a gateway/);
+        await client.close();
+        await assert.rejects(sending, ClosedError);
+      } finally {
+        await other.stop();
+      }
+    });
+
   test('AMQP over WebSockets to a host with a port fails with the fix, not a crash', async () => {
     // The local hub's host is localhost:PORT; the SDK's WebSocket transport would
     // append :443 to it and throw an invalid-URL error from inside a callback.
