@@ -15,25 +15,17 @@ import { startNodeRed } from '../test/support/node-red-process';
 import { startSwtpm } from '../test/support/swtpm';
 import { TpmFaultProxy } from '../test/support/tpm-proxy';
 import { median, table } from './support/stats';
+import { until, wait } from '../test/support/until';
 
 const N = 2000;
 const ROUNDS = 3;
 const DEVICE = 'bench-device';
+// Polling finely enough not to add to a measured time; the limit only bounds a hang.
+const STEP_MS = 2;
+const LIMIT_MS = 60_000;
 
 interface InputNode extends EventEmitter {
   receive(msg: { payload: unknown }): void;
-}
-
-function wait(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(check: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await wait(2);
-  }
 }
 
 function flow(tcti: string, caPath: string): FlowNode[] {
@@ -63,7 +55,7 @@ async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
     const start = performance.now();
     await helper.load(nodes, flow(proxy.tcti, hub.caPath));
     watch().receive({ payload: { first: i } });
-    await until(() => delivered === 1, 'the first message');
+    await until(() => delivered === 1, 'the first message', LIMIT_MS, STEP_MS);
     firstMs.push(performance.now() - start);
     await helper.unload();
   }
@@ -72,14 +64,14 @@ async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
   await helper.load(nodes, flow(proxy.tcti, hub.caPath));
   const out = watch();
   out.receive({ payload: 'warm-up' });
-  await until(() => delivered === 1, 'the warm-up');
+  await until(() => delivered === 1, 'the warm-up', LIMIT_MS, STEP_MS);
   const rates: number[] = [];
   let sent = 1;
   for (let round = 0; round < ROUNDS; round++) {
     const target = delivered + N;
     const start = performance.now();
     for (let i = 0; i < N; i++) out.receive({ payload: { round, i, temperature: 21.5 } });
-    await until(() => delivered === target, 'every message');
+    await until(() => delivered === target, 'every message', LIMIT_MS, STEP_MS);
     rates.push(N / ((performance.now() - start) / 1000));
     sent += N;
   }
@@ -89,7 +81,7 @@ async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
     const batch = Math.min(N, 10_000 - sent);
     const target = delivered + batch;
     for (let i = 0; i < batch; i++) out.receive({ payload: { i } });
-    await until(() => delivered === target, 'the rest of 10,000');
+    await until(() => delivered === target, 'the rest of 10,000', LIMIT_MS, STEP_MS);
     sent += batch;
   }
   await helper.unload();
@@ -172,7 +164,8 @@ async function memory(hub: LocalHub, tcti: string) {
       ]),
     });
     if (res.status !== 204 && res.status !== 200) throw new Error(`deploy: HTTP ${res.status}`);
-    await until(() => hub.messages.length - before >= 3, 'messages from Node-RED', 30_000);
+    await until(() => hub.messages.length - before >= 3, 'messages from Node-RED',
+      30_000, STEP_MS);
     return { idle, deployed: residentKb(nodeRed.pid) };
   } finally {
     await nodeRed.destroy();

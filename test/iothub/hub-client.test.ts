@@ -8,17 +8,7 @@ import {
 import { Tpm } from '../../src/tpm2';
 import { startHub, type LocalHub } from '../support/hub';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
-
-function wait(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
+import { until, wait } from '../support/until';
 
 describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 }, () => {
   let swtpm: Swtpm;

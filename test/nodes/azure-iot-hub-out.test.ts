@@ -15,6 +15,7 @@ import {
 import { startNodeRed } from '../support/node-red-process';
 import { freePort } from '../support/ports';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
+import { until, wait } from '../support/until';
 
 interface NodeMessage {
   payload?: unknown;
@@ -65,17 +66,6 @@ const dist = {
 };
 
 const DEVICES = ['hub-out-1', 'hub-out-2', 'revoked-device', 'quiet-device'] as const;
-
-function wait(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
 
 describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_000 }, () => {
   let swtpm: Swtpm;
