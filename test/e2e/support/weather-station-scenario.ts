@@ -57,10 +57,12 @@ export function weatherStationScenario(title: string,
 
     test('the package loads from its tarball and the example deploys cleanly', async () => {
       await nodeRed.waitForLog(/Started flows/, WAIT_MS);
+      // The identity is read from the TPM after the flows start, so its line comes later.
+      await nodeRed.waitForLog(new RegExp(`device ${DEVICE} of localhost:\\d+ in TPM slot 0`),
+        WAIT_MS);
       const log = nodeRed.log();
       assert.doesNotMatch(log, /Waiting for missing types|\[error\]/,
         `Node-RED reported a problem:\n${log}`);
-      assert.match(log, new RegExp(`device ${DEVICE} of localhost:\\d+ in TPM slot 0`));
       const res = await fetch(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } });
       const modules = await res.json() as { module: string; types: string[]; err?: string }[];
       const ours = modules.filter((set) => set.module === 'node-red-contrib-azure-iot-tpm');
