@@ -8,6 +8,7 @@ need=()
 command -v node >/dev/null || need+=(nodejs npm)
 command -v swtpm >/dev/null || need+=(swtpm)
 command -v openssl >/dev/null || need+=(openssl)
+command -v python3 >/dev/null || need+=(python3)
 if [ "$want" = test ]; then
   command -v tpm2_hmac >/dev/null || need+=(tpm2-tools)
   dpkg -s libtss2-tcti-swtpm0 >/dev/null 2>&1 || need+=(libtss2-tcti-swtpm0)
