@@ -25,4 +25,10 @@ export default tseslint.config(
     files: ['src/cli/**', 'scripts/**', 'bench/**', 'test/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Plain CommonJS for `node --require`, where no TypeScript loader runs.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -2,9 +2,12 @@
 // calling the Azure SDK's own sendEvent with the same device key, on the same local hub in
 // one run. Every sender is a process of its own, as it would be on a device, and the hub
 // runs in this one. Also: TPM commands per 10,000 messages, deploy to first acceptance,
-// and Node-RED's resident memory idle, deployed and after 10,000 messages.
+// Node-RED's resident memory idle, deployed and after 10,000 messages, and its heap after
+// a full garbage collection, which tells kept memory from the allocator's high-water mark.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
@@ -60,6 +63,17 @@ function residentKb(pid: number): number {
   return Number(match[1]);
 }
 
+/**
+ * Node-RED's V8 heap after a full garbage collection, in kB, from the socket of
+ * bench/support/heap-probe.cjs.
+ */
+async function heapAfterGcKb(socketPath: string): Promise<number> {
+  const socket = connect(socketPath);
+  const usage = JSON.parse(await text(socket)) as { heapUsed?: unknown };
+  if (typeof usage.heapUsed !== 'number') throw new Error('the heap reading had no heapUsed');
+  return Math.round(usage.heapUsed / 1024);
+}
+
 /** POSTs to the admin API; a 404 is retried while `retry404` is true. */
 async function post(nodeRed: NodeRed, path: string, body?: unknown,
   retry404 = false): Promise<void> {
@@ -77,7 +91,10 @@ async function post(nodeRed: NodeRed, path: string, body?: unknown,
 
 /** A real Node-RED with this package: deploys, throughput, TPM commands and memory. */
 async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
-  const nodeRed = await startNodeRed({ install: 'symlink' });
+  const probe = join(__dirname, 'support/heap-probe.cjs');
+  const heapSocket = join(tmpdir(), `node-red-heap-${process.pid}.sock`);
+  const nodeRed = await startNodeRed({ install: 'symlink',
+    nodeArgs: ['--expose-gc', '--require', probe], env: { HEAP_PROBE_SOCKET: heapSocket } });
   const arrived = (): number => hub.messages.length;
   // Right after a deploy the answer to the deploy can come before the nodes exist.
   const press = async (button: 'one' | 'rest' | 'many', count: number, what: string,
@@ -102,6 +119,7 @@ async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
       firstMs.push(performance.now() - start);
     }
     const deployedKb = residentKb(nodeRed.pid);
+    const deployedHeapKb = await heapAfterGcKb(heapSocket);
 
     // A warm-up burst makes 2,000 with the first message; the timed rounds make 10,000
     // since the last deploy, over which the TPM's share is counted.
@@ -115,10 +133,18 @@ async function throughNodeRed(hub: LocalHub, proxy: TpmFaultProxy) {
     const tpmCommands = proxy.commands.length - commandsBefore;
     await wait(1000);
     const afterKb = residentKb(nodeRed.pid);
+    const afterHeapKb = await heapAfterGcKb(heapSocket);
+
+    // As many again as HubClient alone gets below: memory kept per message would show.
+    for (let round = 0; round < HEAP_ROUNDS; round++) {
+      await press('many', N, `heap round ${round}`);
+    }
+    const laterHeapKb = await heapAfterGcKb(heapSocket);
     return { rate: median(rates), firstMs: median(firstMs), tpmCommands, idleKb, deployedKb,
-      afterKb };
+      afterKb, heap: [deployedHeapKb, afterHeapKb, laterHeapKb] as const };
   } finally {
     await nodeRed.destroy();
+    rmSync(heapSocket, { force: true });
   }
 }
 
@@ -161,6 +187,8 @@ async function main(): Promise<void> {
     const [heapBefore = Number.NaN, heapAfter = Number.NaN] = ours['heapKb'] ?? [];
     const perSecond = (v: number): string => `${Math.round(v)} msg/s`;
     const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
+    const signedMb = (kb: number): string => `${kb >= 0 ? '+' : ''}${mb(kb)}`;
+    const more = (HEAP_ROUNDS * N).toLocaleString('en-US');
     console.log(table(['measure', 'ours', 'SDK sendEvent', 'ratio'], [
       ['throughput vs sequential', perSecond(red.rate), perSecond(sequential),
         `${(red.rate / sequential).toFixed(2)}x`],
@@ -174,9 +202,10 @@ async function main(): Promise<void> {
         '-', `+${mb(red.deployedKb - red.idleKb)}`],
       ['Node-RED RSS after 10,000 messages', mb(red.afterKb), '-',
         `+${mb(red.afterKb - red.idleKb)}`],
-      [`HubClient heap after GC, before / after ${HEAP_ROUNDS * N} more`,
-        `${mb(heapBefore)} / ${mb(heapAfter)}`, '-',
-        `${heapAfter >= heapBefore ? '+' : ''}${mb(heapAfter - heapBefore)}`],
+      [`Node-RED heap after GC: deployed / 10,000 / ${more} more`,
+        red.heap.map(mb).join(' / '), '-', signedMb(red.heap[2] - red.heap[1])],
+      [`HubClient heap after GC, before / after ${more} more`,
+        `${mb(heapBefore)} / ${mb(heapAfter)}`, '-', signedMb(heapAfter - heapBefore)],
     ]));
     console.log(`\nEach sender is a process of its own; the hub runs in the benchmark's. ` +
       `Medians of ${ROUNDS} rounds of ${N} messages after one of warm-up (throughput) and ` +

@@ -37,6 +37,8 @@ export interface NodeRedOptions {
   install?: PackageInstall;
   /** Another Node.js and Node-RED than the project's own (node-red devDependency). */
   runtime?: NodeRedRuntime;
+  /** Options for `node` itself, before Node-RED's script (e.g. `--expose-gc`). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -102,7 +104,8 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   // Set by `node --test` for its children; Node-RED is not one of them.
   delete env['NODE_TEST_CONTEXT'];
   const child = spawn(options.runtime?.node ?? process.execPath,
-    [options.runtime?.redJs ?? RED_JS, '--userDir', userDir, '--settings', settingsFile],
+    [...(options.nodeArgs ?? []), options.runtime?.redJs ?? RED_JS,
+      '--userDir', userDir, '--settings', settingsFile],
     { cwd: userDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error('node-red did not start');
   const pid = child.pid;
