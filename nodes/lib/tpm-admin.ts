@@ -21,7 +21,8 @@ export function registerTpmAdminRoutes(RED: NodeAPI): void {
         return {
           tpm: { reachable: true, description: store.tpm.description,
             manufacturer: info.manufacturer.trim(), vendor: info.vendor,
-            firmware: info.firmware },
+            firmware: info.firmware, ownerAuthSet: info.ownerAuthSet,
+            ownerEnabled: info.ownerEnabled },
           slot: describeSlot(await store.inspect(slot)),
         };
       });

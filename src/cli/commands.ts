@@ -1,5 +1,5 @@
 import { IdentityStore, SLOT_COUNT, type SlotState } from '../identity';
-import { HANDLE_RANGE, getHandles } from '../tpm2';
+import { HANDLE_RANGE, getHandles, type TpmInfo } from '../tpm2';
 import { CliError, EXIT } from './errors';
 
 export interface Output {
@@ -52,6 +52,8 @@ export async function info(store: IdentityStore, io: Output): Promise<void> {
   if (tpmInfo.persistentAvailable !== undefined) {
     io.out(`Free persistent handles: ${tpmInfo.persistentAvailable}`);
   }
+  const owner = ownerState(tpmInfo);
+  if (owner) io.out(`Owner hierarchy: ${owner}`);
   io.out('Slots:');
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     io.out(`  ${slot}  ${describe(await store.inspect(slot))}`);
@@ -62,6 +64,20 @@ export async function info(store: IdentityStore, io: Output): Promise<void> {
   if (others.length > 0) {
     io.out(`Other objects near our handles: ${others.map((h) => `0x${h.toString(16)}`).join(', ')}`);
   }
+}
+
+// Keys are created and kept in the owner hierarchy with its empty password, as Windows
+// IoT Core did; either of these stops provisioning before it starts.
+function ownerState(tpmInfo: TpmInfo): string | undefined {
+  if (tpmInfo.ownerEnabled === false) {
+    return 'disabled; no key in it can be created or used until the TPM is restarted';
+  }
+  if (tpmInfo.ownerAuthSet === true) {
+    return 'has a password; provisioning will be refused until it is removed ' +
+      '(tpm2_changeauth -c owner -p <current password>)';
+  }
+  if (tpmInfo.ownerAuthSet === false) return 'enabled, no password (ready to provision)';
+  return undefined;
 }
 
 function describe(state: SlotState): string {

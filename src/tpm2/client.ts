@@ -148,7 +148,10 @@ function decode(command: Command, raw: Buffer): Response {
   const tag = reader.u16();
   reader.u32();
   const rc = reader.u32();
-  if (rc !== 0) throw new TpmResponseError(command.name, rc);
+  if (rc !== 0) {
+    const authorized = (command.handles ?? []).slice(0, command.sessions ?? 0);
+    throw new TpmResponseError(command.name, rc, authorized);
+  }
 
   const handles: number[] = [];
   for (let i = 0; i < (command.outHandles ?? 0); i++) handles.push(reader.u32());

@@ -84,6 +84,9 @@ export const PT = {
   FIRMWARE_VERSION_2: 0x10c,
   INPUT_BUFFER: 0x10d,
   NV_BUFFER_MAX: 0x12c,
+  // TPM_PT_VAR: the state of this TPM now, 0x200..0x209.
+  PERMANENT: 0x200,
+  STARTUP_CLEAR: 0x201,
   HR_PERSISTENT_AVAIL: 0x209,
 } as const;
 

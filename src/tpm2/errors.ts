@@ -14,8 +14,9 @@ export class TpmResponseError extends Tpm2Error {
   readonly code: string;
   readonly command: string;
 
-  constructor(command: string, rc: number) {
-    const info = describeResponseCode(rc);
+  /** `authorized`: the handles the command's sessions authorized, in order. */
+  constructor(command: string, rc: number, authorized: readonly number[] = []) {
+    const info = describeResponseCode(rc, authorized);
     const where = info.position ? ` (${info.position})` : '';
     const fix = info.fix ? `; ${info.fix}` : '';
     super(`${command} failed: ${info.name}${where}: ${info.text}${fix} [rc 0x${hex(rc)}]`);

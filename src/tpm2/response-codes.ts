@@ -40,7 +40,8 @@ const CODES: ReadonlyMap<number, Entry> = new Map<number, Entry>([
   [0x082, ['TPM_RC_ATTRIBUTES', 'inconsistent attributes']],
   [0x083, ['TPM_RC_HASH', 'hash algorithm not supported or not appropriate']],
   [0x084, ['TPM_RC_VALUE', 'value out of range or not correct for the context']],
-  [0x085, ['TPM_RC_HIERARCHY', 'hierarchy is not enabled or not correct for the use']],
+  [0x085, ['TPM_RC_HIERARCHY', 'hierarchy is not enabled or not correct for the use',
+    'a disabled hierarchy (tpm2_hierarchycontrol) is enabled again when the TPM restarts']],
   [0x087, ['TPM_RC_KEY_SIZE', 'key size not supported']],
   [0x08a, ['TPM_RC_TYPE', 'the type of the value is not appropriate']],
   [0x08b, ['TPM_RC_HANDLE', 'the handle does not refer to a loaded object']],
@@ -70,14 +71,27 @@ const CODES: ReadonlyMap<number, Entry> = new Map<number, Entry>([
   [0x923, ['TPM_RC_NV_UNAVAILABLE', 'NV is not available']],
 ]);
 
+// Hierarchies whose password a command may have been refused (TPM 2.0 Part 2, TPM_RH).
+const HIERARCHIES: ReadonlyMap<number, string> = new Map([
+  [0x40000001, 'owner'],
+  [0x4000000a, 'lockout'],
+  [0x4000000b, 'endorsement'],
+  [0x4000000c, 'platform'],
+]);
+const AUTH_FAILURES: ReadonlySet<number> = new Set([0x08e, 0x0a2]);
+
 /** Warnings after which the same command may simply be sent again. */
 export const RESEND_CODES: ReadonlySet<number> = new Set([0x922, 0x908, 0x90a]);
 
 /**
  * Splits a response code into its error number and the handle, parameter or session it is
- * about (TPM 2.0 Part 2, section 6.6.2: format one when bit 7 is set).
+ * about (TPM 2.0 Part 2, section 6.6.2: format one when bit 7 is set). `authorized` are
+ * the handles the command's sessions authorized, in order: a refused password on a
+ * hierarchy has a fix of its own.
  */
-export function describeResponseCode(rc: number): ResponseCodeInfo {
+export function describeResponseCode(
+  rc: number, authorized: readonly number[] = [],
+): ResponseCodeInfo {
   let base = rc;
   let position: string | undefined;
   if (rc & 0x80) {
@@ -90,6 +104,19 @@ export function describeResponseCode(rc: number): ResponseCodeInfo {
   const entry = CODES.get(base);
   const name = entry?.[0] ?? `TPM_RC_0x${base.toString(16)}`;
   const text = entry?.[1] ?? (rc & 0x80 || rc & 0x100 ? 'TPM error' : 'vendor or legacy error');
-  const fix = entry?.[2];
+  const fix = hierarchyFix(base, position, authorized) ?? entry?.[2];
   return { base, name, text, ...(position ? { position } : {}), ...(fix ? { fix } : {}) };
+}
+
+// Everything here uses empty hierarchy passwords, as Windows IoT Core did; a TPM whose
+// owner has set one refuses the first command that needs the owner.
+function hierarchyFix(base: number, position: string | undefined,
+  authorized: readonly number[]): string | undefined {
+  const session = /^session (\d)$/.exec(position ?? '');
+  if (!AUTH_FAILURES.has(base) || !session) return undefined;
+  const hierarchy = HIERARCHIES.get(authorized[Number(session[1]) - 1] ?? 0);
+  if (!hierarchy) return undefined;
+  return `the TPM's ${hierarchy} hierarchy has a password, and keys are stored with the ` +
+    `empty one; remove it (tpm2_changeauth -c ${hierarchy} -p <current password>) or use ` +
+    'another TPM';
 }

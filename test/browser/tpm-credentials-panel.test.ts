@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { secretsFound, startNodeRed, type NodeRed } from '../support/node-red-process';
+import { setOwnerPassword } from '../support/owner-password';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
 
 const KEY = 'YnJvd3Nlci1wYW5lbC10ZXN0LWtleS1ub3QtZm9yLXVzZQ==';
@@ -162,6 +163,37 @@ describe('tpm-credentials editor panel in Chromium', () => {
 
     await page.locator('#node-config-dialog-cancel').click();
     await secret.waitFor({ state: 'detached', timeout: WAIT_MS });
+  });
+
+  test('an owner password on the TPM: the panel warns, and Store names the fix', async () => {
+    const locked = await startSwtpm();
+    try {
+      await setOwnerPassword(locked.tcti, 'set-by-an-administrator');
+      await page.evaluate(() => (globalThis as unknown as EditorGlobal).RED?.editor
+        .editConfig('', 'tpm-credentials', '_ADD_'));
+      const tpm = page.locator('#node-config-input-tpm');
+      await tpm.waitFor({ state: 'visible', timeout: WAIT_MS });
+      await tpm.click();
+      await tpm.pressSequentially(locked.tcti);
+      await eventually(() => diag.innerText(),
+        (seen) => seen.includes(`${locked.port}`) && seen.includes('owner hierarchy has a'),
+        'the panel never warned about the owner password');
+      assert.equal(await diag.getAttribute('data-state'), 'warn');
+
+      await paste(CS);
+      await page.locator('#tpm-credentials-store').click();
+      const text = await eventually(() => result.innerText(), (seen) => /BAD_AUTH/.test(seen),
+        'the panel never showed why storing failed');
+      assert.match(text, /owner hierarchy has a password.*tpm2_changeauth -c owner/);
+      assert.equal(await result.getAttribute('data-state'), 'error');
+      assert.equal(await deviceId.inputValue(), '');
+      assert.ok(!hasSecret(text));
+
+      await page.locator('#node-config-dialog-cancel').click();
+      await secret.waitFor({ state: 'detached', timeout: WAIT_MS });
+    } finally {
+      await locked.destroy();
+    }
   });
 
   test('a pasted connection string is stored; the panel shows the identity', async () => {

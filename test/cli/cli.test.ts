@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SharedAccessSignature, encodeUriComponentStrict } from 'azure-iot-common';
+import { setOwnerPassword } from '../support/owner-password';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
 import { freePort } from '../support/ports';
 
@@ -50,6 +51,7 @@ describe('azure-iot-tpm', () => {
     assert.match(result.stdout, /Manufacturer: IBM/);
     assert.match(result.stdout, /Reachable:\s+yes/);
     assert.equal(result.stdout.match(/^ {2}\d {2}empty$/gm)?.length, 10);
+    assert.match(result.stdout, /^Owner hierarchy: enabled, no password/m);
   });
 
   test('info on an unreachable TPM says why, with exit code 1', async () => {
@@ -124,5 +126,45 @@ describe('azure-iot-tpm', () => {
     const show = await run(['show', ...tpm, '--slot', '2']);
     assert.equal(show.code, 1);
     assert.equal(show.stdout.trim(), 'slot 2: empty');
+  });
+});
+
+describe('azure-iot-tpm on a TPM whose owner set a password', () => {
+  let swtpm: Swtpm;
+  let tpm: string[];
+
+  before(async () => {
+    swtpm = await startSwtpm();
+    tpm = ['--tpm', swtpm.tcti];
+    const stored = await run(['provision', ...tpm, '--slot', '1', '-'], { stdin: CS });
+    assert.equal(stored.code, 0, stored.stderr);
+    await setOwnerPassword(swtpm.tcti, 'owner-password');
+  });
+  after(() => swtpm.destroy());
+
+  test('info says so before anyone tries to provision', async () => {
+    const result = await run(['info', ...tpm]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout,
+      /^Owner hierarchy: has a password; provisioning will be refused until it is removed/m);
+  });
+
+  test('provision fails with the fix named, exit code 1, and the slot stays empty', async () => {
+    const result = await run(['provision', ...tpm, '-'], { stdin: CS });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /TPM_RC_BAD_AUTH .*the TPM's owner hierarchy has a password/);
+    assert.match(result.stderr, /tpm2_changeauth -c owner -p <current password>/);
+    assertNoSecret(result);
+    const show = await run(['show', ...tpm, '--slot', '0']);
+    assert.equal(show.stdout.trim(), 'slot 0: empty');
+  });
+
+  test('a key stored before still signs: it has no password of its own', async () => {
+    const result = await run(['token', ...tpm, '--slot', '1', '--ttl', '60']);
+    assert.equal(result.code, 0, result.stderr);
+    const se = Number(/se=(\d+)/.exec(result.stdout)?.[1]);
+    const expected = SharedAccessSignature.create(
+      encodeUriComponentStrict('cli-hub.azure-devices.net/devices/cli-device'), '', KEY, se);
+    assert.equal(result.stdout.trim(), expected.toString());
   });
 });

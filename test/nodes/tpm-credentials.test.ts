@@ -50,7 +50,8 @@ describe('tpm-credentials', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       tpm: { reachable: true, description: `swtpm at 127.0.0.1:${swtpm.port}`,
-        manufacturer: 'IBM', vendor: 'SW   TPM', firmware: (res.body as never)['tpm']['firmware'] },
+        manufacturer: 'IBM', vendor: 'SW   TPM', firmware: (res.body as never)['tpm']['firmware'],
+        ownerAuthSet: false, ownerEnabled: true },
       slot: { kind: 'empty' },
     });
   });

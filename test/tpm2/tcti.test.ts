@@ -45,3 +45,16 @@ for (const [rc, name, position] of codes) {
     assert.equal(info.position, position);
   });
 }
+
+test('a refused hierarchy password names the hierarchy and the fix', () => {
+  const owner = describeResponseCode(0x9a2, [0x40000001]);
+  assert.match(owner.fix ?? '', /owner hierarchy has a password.*tpm2_changeauth -c owner/);
+  const secondSession = describeResponseCode(0xa8e, [0x81000100, 0x4000000b]);
+  assert.match(secondSession.fix ?? '', /endorsement hierarchy has a password/);
+});
+
+test('a refused password on a key or NV index is not blamed on a hierarchy', () => {
+  assert.equal(describeResponseCode(0x9a2, [0x81000100]).fix, undefined);
+  assert.equal(describeResponseCode(0x9a2).fix, undefined);
+  assert.equal(describeResponseCode(0x18e, [0x40000001]).fix, undefined);
+});

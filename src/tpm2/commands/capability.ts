@@ -52,6 +52,10 @@ export interface TpmInfo {
   readonly specRevision: string;
   readonly inputBuffer: number;
   readonly persistentAvailable?: number;
+  /** The owner hierarchy has a password (TPMA_PERMANENT ownerAuthSet). */
+  readonly ownerAuthSet?: boolean;
+  /** The owner hierarchy is enabled (TPMA_STARTUP_CLEAR shEnable). */
+  readonly ownerEnabled?: boolean;
 }
 
 export async function getTpmInfo(tpm: Executor): Promise<TpmInfo> {
@@ -60,7 +64,10 @@ export async function getTpmInfo(tpm: Executor): Promise<TpmInfo> {
   const fw2 = fixed.get(PT.FIRMWARE_VERSION_2) ?? 0;
   const vendorWords = [0, 1, 2, 3].map((i) => fixed.get(PT.VENDOR_STRING_1 + i) ?? 0);
   const revision = fixed.get(PT.REVISION) ?? 0;
-  const available = await getProperty(tpm, PT.HR_PERSISTENT_AVAIL);
+  const state = await getProperties(tpm, PT.PERMANENT, PT.HR_PERSISTENT_AVAIL - PT.PERMANENT + 1);
+  const available = state.get(PT.HR_PERSISTENT_AVAIL);
+  const permanent = state.get(PT.PERMANENT);
+  const startupClear = state.get(PT.STARTUP_CLEAR);
   return {
     manufacturer: ascii([fixed.get(PT.MANUFACTURER) ?? 0]),
     vendor: ascii(vendorWords).trim(),
@@ -68,6 +75,8 @@ export async function getTpmInfo(tpm: Executor): Promise<TpmInfo> {
     specRevision: `${Math.floor(revision / 100)}.${String(revision % 100).padStart(2, '0')}`,
     inputBuffer: fixed.get(PT.INPUT_BUFFER) ?? 1024,
     ...(available === undefined ? {} : { persistentAvailable: available }),
+    ...(permanent === undefined ? {} : { ownerAuthSet: (permanent & 0x1) !== 0 }),
+    ...(startupClear === undefined ? {} : { ownerEnabled: (startupClear & 0x2) !== 0 }),
   };
 }
 
