@@ -333,7 +333,8 @@ export class HubClient extends EventEmitter {
   private credentialsRefused(err: unknown): void {
     const reason = "IoT Hub refused the device's credentials, also with a fresh token from " +
       `the TPM (${shortReason(err)}); check that the key in the TPM is the device's ` +
-      'current key and that the device is enabled';
+      "current key, that the device is enabled, and that this machine's clock is right " +
+      '(tokens expire by it; a Raspberry Pi has no clock until NTP sets it)';
     const delay = this.credentialsBackoff.next();
     this.refused = { until: Date.now() + delay, reason };
     for (const job of this.queue.drain()) {

@@ -154,6 +154,29 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     }
   });
 
+  test('a clock two hours behind: refused with the clock named; right again, it recovers', { timeout: 20_000 }, async () => {
+    const client = open();
+    const realNow = Date.now;
+    // The machine's clock, as a Raspberry Pi without a battery has it before NTP.
+    Date.now = () => realNow() - 2 * 3600 * 1000;
+    try {
+      await assert.rejects(client.send(buildMessage({ payload: 'before NTP' })),
+        (err: unknown) => {
+          assert.ok(err instanceof CredentialsRefusedError);
+          assert.match(err.message, /that this machine's clock is right/);
+          return true;
+        });
+    } finally {
+      Date.now = realNow;
+    }
+    // NTP has set the clock: after the back-off a token that is valid now goes out.
+    const minted = client.provider.tokensMinted;
+    await wait(1200);
+    await client.send(buildMessage({ payload: 'after NTP', messageId: 'after-ntp' }));
+    assert.equal(hub.messages.filter((m) => m.messageId === 'after-ntp').length, 1);
+    assert.ok(client.provider.tokensMinted > minted, 'no fresh token was made');
+  });
+
   test('an outage of several seconds loses nothing and keeps order', { timeout: 20_000 }, async () => {
     const client = open();
     await client.send(buildMessage({ payload: { i: -1 } }));

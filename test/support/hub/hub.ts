@@ -433,6 +433,8 @@ function identity(deviceId: string, moduleId?: string): Identity {
   return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
 }
 
+// The hub keeps time by the monotonic clock, not Date.now(), so that a test can set the
+// device's clock wrong (as on a Raspberry Pi before NTP) without moving the hub's.
 function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
+  return Math.floor((performance.timeOrigin + performance.now()) / 1000);
 }
