@@ -3,8 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import {
-  buildMessage, leaseHubClient, shortReason, type HubClientLease, type HubStatus,
-  type HubTransport,
+  buildMessage, leaseHubClient, shortReason, tokenPrintingDebug, type HubClientLease,
+  type HubStatus, type HubTransport,
 } from '../src/iothub';
 import type {
   DoneFn, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, SendFn,
@@ -50,6 +50,13 @@ export = function register(RED: NodeAPI): void {
       case 'error': return { fill: 'red', shape: 'dot', text: text('status.error') + detail };
       case 'closed': return {};
     }
+  }
+
+  // Said once, when Node-RED loads the node: the operator's DEBUG setting, not this
+  // package, would put tokens into the log.
+  const printing = tokenPrintingDebug();
+  if (printing.length > 0) {
+    RED.log.warn(text('warnings.debug-tokens', { namespaces: printing.join(', ') }));
   }
 
   function AzureIotHubOut(this: Node, def: HubOutDef): void {

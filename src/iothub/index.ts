@@ -1,4 +1,5 @@
 export { Backoff } from './backoff';
+export { tokenPrintingDebug } from './debug-output';
 export {
   ClosedError, ConfigurationError, CredentialsRefusedError, PayloadError, QueueFullError,
   classify, shortReason,

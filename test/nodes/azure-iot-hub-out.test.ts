@@ -551,7 +551,7 @@ describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_0
           identity: '', transport: 'amqp', queueSize: '10', ca: '', wires: [[]] },
         { id: 'bad-ca', type: 'azure-iot-hub-out', z: 'tab', x: 300, y: 200,
           identity: 'creds', transport: 'amqp', queueSize: '10', ca: caPath, wires: [[]] },
-      ] });
+      ], env: { DEBUG: '' } });
       try {
         const noIdentity = 'No device identity: choose a tpm-credentials config node in ' +
           "this node's Device field";
@@ -562,8 +562,29 @@ describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_0
         await until(() => count(noIdentity) >= 2 && count(badCa) >= 2,
           'both errors twice', 30_000);
         assert.match(nodeRed.log(), /correct the path or clear the field/);
+        assert.doesNotMatch(nodeRed.log(), /prints SAS tokens/);
         const res = await fetch(`${nodeRed.url}/flows`);
         assert.equal(res.status, 200, 'Node-RED still answers');
+      } finally {
+        await nodeRed.destroy();
+      }
+    });
+
+  test('a DEBUG setting under which the AMQP library prints tokens is named, once',
+    { timeout: 60_000 }, async () => {
+      const nodeRed = await startNodeRed({ env: { DEBUG: 'azure*,rhea:raw' }, flows: [
+        { id: 'tab', type: 'tab', label: 'debug' },
+        { id: 'a', type: 'azure-iot-hub-out', z: 'tab', x: 300, y: 100,
+          identity: '', transport: 'amqp', queueSize: '10', ca: '', wires: [[]] },
+        { id: 'b', type: 'azure-iot-hub-out', z: 'tab', x: 300, y: 200,
+          identity: '', transport: 'amqp', queueSize: '10', ca: '', wires: [[]] },
+      ] });
+      try {
+        await nodeRed.waitForLog(/Started flows/);
+        const warning = 'DEBUG switches on rhea:raw: the AMQP library then prints SAS tokens ' +
+          'into this log';
+        assert.equal(nodeRed.log().split(warning).length - 1, 1, nodeRed.log());
+        assert.match(nodeRed.log(), /\[warn\] DEBUG switches on/);
       } finally {
         await nodeRed.destroy();
       }
