@@ -42,9 +42,12 @@ export = function register(RED: NodeAPI): void {
     const queued = status.queued > 0 ? ` · ${text('status.queued', { n: status.queued })}` : '';
     const detail = status.detail ? `: ${brief(status.detail)}` : '';
     switch (status.state) {
-      case 'connecting': return { fill: 'yellow', shape: 'ring', text: text('status.connecting') + queued };
-      case 'connected': return { fill: 'green', shape: 'dot', text: text('status.connected') + queued };
-      case 'sending': return { fill: 'green', shape: 'ring', text: text('status.sending') + queued };
+      case 'connecting':
+        return { fill: 'yellow', shape: 'ring', text: text('status.connecting') + queued };
+      case 'connected':
+        return { fill: 'green', shape: 'dot', text: text('status.connected') + queued };
+      case 'sending':
+        return { fill: 'green', shape: 'ring', text: text('status.sending') + queued };
       case 'disconnected':
         return { fill: 'red', shape: 'ring', text: text('status.disconnected') + detail + queued };
       case 'error': return { fill: 'red', shape: 'dot', text: text('status.error') + detail };

@@ -62,7 +62,8 @@ export async function info(store: IdentityStore, io: Output): Promise<void> {
   const others = (await getHandles(store.tpm, HANDLE_RANGE.PERSISTENT, 64))
     .filter((h) => !ours.has(h) && h >= 0x81000100 && h < 0x81000200);
   if (others.length > 0) {
-    io.out(`Other objects near our handles: ${others.map((h) => `0x${h.toString(16)}`).join(', ')}`);
+    const listed = others.map((h) => `0x${h.toString(16)}`).join(', ');
+    io.out(`Other objects near our handles: ${listed}`);
   }
 }
 

@@ -10,6 +10,10 @@ import { startHub, type LocalHub } from '../support/hub';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
 import { until, wait } from '../support/until';
 
+/** The `i` of each message the hub received from `from` on. */
+const orderFrom = (hub: LocalHub, from: number): number[] => hub.messages.slice(from)
+  .map((m) => (JSON.parse(m.body.toString()) as { i: number }).i);
+
 describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 }, () => {
   let swtpm: Swtpm;
   let hub: LocalHub;
@@ -49,7 +53,8 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     await swtpm.destroy();
   });
 
-  test('messages arrive intact with their properties, signed by the TPM', { timeout: 20_000 }, async () => {
+  test('messages arrive intact with their properties, signed by the TPM',
+    { timeout: 20_000 }, async () => {
     const client = open();
     const before = hub.messages.length;
     await client.send(buildMessage({
@@ -73,7 +78,8 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.equal(client.provider.tokensMinted, 1);
   });
 
-  test('one token serves many messages: the TPM is asked once per lifetime', { timeout: 20_000 }, async () => {
+  test('one token serves many messages: the TPM is asked once per lifetime',
+    { timeout: 20_000 }, async () => {
     const client = open();
     await Promise.all(Array.from({ length: 200 }, (_, i) =>
       client.send(buildMessage({ payload: { i } }))));
@@ -85,11 +91,12 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     const before = hub.messages.length;
     await Promise.all(Array.from({ length: 300 }, (_, i) =>
       client.send(buildMessage({ payload: { i } }))));
-    const order = hub.messages.slice(before).map((m) => (JSON.parse(m.body.toString()) as { i: number }).i);
+    const order = orderFrom(hub, before);
     assert.deepEqual(order, Array.from({ length: 300 }, (_, i) => i));
   });
 
-  test('short tokens are renewed on the live connection, no send fails, no reconnect', { timeout: 20_000 }, async () => {
+  test('short tokens are renewed on the live connection, no send fails, no reconnect',
+    { timeout: 20_000 }, async () => {
     const client = open({}, shortIdentity);
     const connectionsBefore = hub.connectionCount;
     let sent = 0;
@@ -105,7 +112,8 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.equal(client.stats.accepted, sent);
   });
 
-  test('an expired token: one refresh from the TPM, one retry, the message arrives once', { timeout: 20_000 }, async () => {
+  test('an expired token: one refresh from the TPM, one retry, the message arrives once',
+    { timeout: 20_000 }, async () => {
     const client = open();
     await client.send(buildMessage({ payload: 'warm-up' }));
     hub.expireTokensNow();
@@ -116,7 +124,8 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.equal(client.stats.connects, 1);
   });
 
-  test('a revoked key fails cleanly, without a loop, and recovers when fixed', { timeout: 20_000 }, async () => {
+  test('a revoked key fails cleanly, without a loop, and recovers when fixed',
+    { timeout: 20_000 }, async () => {
     const key = hub.addDevice('revoked-1');
     // Through the shared connection: swtpm serves one client at a time.
     await withStore(swtpm.tcti, (store) =>
@@ -154,7 +163,8 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     }
   });
 
-  test('a clock two hours behind: refused with the clock named; right again, it recovers', { timeout: 20_000 }, async () => {
+  test('a clock two hours behind: refused with the clock named; right again, it recovers',
+    { timeout: 20_000 }, async () => {
     const client = open();
     const realNow = Date.now;
     // The machine's clock, as a Raspberry Pi without a battery has it before NTP.
@@ -177,26 +187,30 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.ok(client.provider.tokensMinted > minted, 'no fresh token was made');
   });
 
-  test('an outage of several seconds loses nothing and keeps order', { timeout: 20_000 }, async () => {
+  test('an outage of several seconds loses nothing and keeps order',
+    { timeout: 20_000 }, async () => {
     const client = open();
     await client.send(buildMessage({ payload: { i: -1 } }));
     const before = hub.messages.length;
     hub.refuseConnections(true);
     hub.dropConnections();
-    const sends = Array.from({ length: 50 }, (_, i) => client.send(buildMessage({ payload: { i } })));
+    const sends = Array.from({ length: 50 },
+      (_, i) => client.send(buildMessage({ payload: { i } })));
     await until(() => client.currentStatus.state === 'disconnected', 'the disconnected status');
     assert.match(client.currentStatus.detail ?? '', /retrying in \d+ s/);
     await wait(3000);
     hub.refuseConnections(false);
     await Promise.all(sends);
-    const order = hub.messages.slice(before).map((m) => (JSON.parse(m.body.toString()) as { i: number }).i);
+    const order = orderFrom(hub, before);
     assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i));
   });
 
-  test('a full queue refuses the new message instead of dropping one', { timeout: 20_000 }, async () => {
+  test('a full queue refuses the new message instead of dropping one',
+    { timeout: 20_000 }, async () => {
     hub.refuseConnections(true);
     const client = open({ queueSize: 5 });
-    const queued = Array.from({ length: 5 }, (_, i) => client.send(buildMessage({ payload: { i } })));
+    const queued = Array.from({ length: 5 },
+      (_, i) => client.send(buildMessage({ payload: { i } })));
     await assert.rejects(client.send(buildMessage({ payload: 'sixth' })), QueueFullError);
     hub.refuseConnections(false);
     await Promise.all(queued);
@@ -213,11 +227,13 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     assert.equal(hub.messages.filter((m) => m.messageId === 'thr').length, 1);
   });
 
-  test('an unreachable hub shows within seconds, with the reason', { timeout: 20_000 }, async () => {
+  test('an unreachable hub shows within seconds, with the reason',
+    { timeout: 20_000 }, async () => {
     hub.refuseConnections(true);
     const client = open();
     const sending = client.send(buildMessage({ payload: 'x' }));
-    await until(() => client.currentStatus.state === 'disconnected', 'the disconnected status', 5000);
+    await until(() => client.currentStatus.state === 'disconnected',
+      'the disconnected status', 5000);
     assert.ok(client.currentStatus.detail);
     await client.close();
     await assert.rejects(sending, ClosedError);
