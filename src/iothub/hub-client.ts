@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { NoRetry, errors, type Message } from 'azure-iot-common';
 import { Client } from 'azure-iot-device';
 import { Amqp, AmqpWs } from 'azure-iot-device-amqp';
@@ -8,6 +9,7 @@ import {
   ClosedError, ConfigurationError, CredentialsRefusedError, QueueFullError, classify,
   shortReason,
 } from './errors';
+import { MessageJournal } from './journal';
 import { SendQueue, type Job } from './send-queue';
 import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';
 
@@ -37,6 +39,11 @@ export interface HubClientOptions {
   readonly credentialsBackoffMs?: { readonly initial: number; readonly max: number };
   readonly openTimeoutMs?: number;
   readonly renewalMarginSeconds?: number;
+  /**
+   * A folder to keep waiting messages in, so that they survive a restart or a power cut;
+   * one file per device and transport. Without it the queue is in memory only.
+   */
+  readonly journalDir?: string;
 }
 
 /**
@@ -68,6 +75,11 @@ export class HubClient extends EventEmitter {
   private misconfigured: ConfigurationError | undefined;
   /** While the hub refuses the credentials, messages fail at once instead of piling up. */
   private refused: { until: number; reason: string } | undefined;
+  /** Ends a pending open at close: the SDK's open may never settle once closed. */
+  private abortOpen: ((err: Error) => void) | undefined;
+  private journal: MessageJournal | undefined;
+  private journalOpening: Promise<void> | undefined;
+  private journalTrouble: string | undefined;
 
   constructor(private readonly options: HubClientOptions) {
     super();
@@ -91,6 +103,8 @@ export class HubClient extends EventEmitter {
     this.client.on('disconnect', this.onDisconnect);
     // Without a listener an 'error' event would take the whole Node-RED process down.
     this.client.on('error', this.onClientError);
+    // Messages kept from before a restart go out without waiting for a new one.
+    if (options.journalDir) setImmediate(() => { void this.openJournal(); });
   }
 
   get currentStatus(): HubStatus {
@@ -112,7 +126,8 @@ export class HubClient extends EventEmitter {
           `(${this.status.detail ?? this.status.state}); this one was not queued`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push(message, resolve, reject);
+      const job = this.queue.push(message, resolve, reject);
+      if (this.journal) job.entry = this.journal.add(message);
       this.kick();
     });
   }
@@ -120,16 +135,26 @@ export class HubClient extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.abortOpen?.(new ClosedError('closed while connecting to IoT Hub'));
     clearTimeout(this.waitTimer);
     clearTimeout(this.statusTimer);
+    await this.journalOpening;
+    // A message on disk waits there for the next start; its done() never comes in this run.
+    let kept = 0;
     for (const job of this.queue.drain()) {
-      job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
+      if (job.entry !== undefined && this.journal) kept++;
+      else job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
+    }
+    if (kept > 0) {
+      this.emit('log', 'info', `${kept} waiting messages kept in ${this.journal?.path ?? ''} ` +
+        'for the next start');
     }
     this.provider.stop();
     this.client.removeListener('disconnect', this.onDisconnect);
     await this.client.close().catch(() => undefined);
     this.client.removeListener('error', this.onClientError);
     this.client.on('error', () => undefined);
+    await this.journal?.close();
     this.setStatus('closed');
   }
 
@@ -145,6 +170,7 @@ export class HubClient extends EventEmitter {
     this.connecting = true;
     this.setStatus('connecting');
     try {
+      if (this.options.journalDir && !this.journal) await this.openJournal();
       if (this.options.ca) this.optionsApplied ??= this.client.setOptions({ ca: this.options.ca });
       await this.optionsApplied;
       if (this.options.transport === 'amqp-ws') await this.checkWebSocketHost();
@@ -197,11 +223,61 @@ export class HubClient extends EventEmitter {
     return (await diagnoseConnection(host, port, this.options.ca)) ?? shortReason(err);
   }
 
+  /**
+   * Opens the device's journal and puts what it kept in front of the queue. The file is
+   * named by the identity read from the TPM, so messages never go out as another device.
+   * When it cannot be opened, the queue stays in memory and this is said once.
+   */
+  private openJournal(): Promise<void> {
+    const dir = this.options.journalDir;
+    if (!dir || this.journal || this.closed) return Promise.resolve();
+    this.journalOpening ??= this.restoreFromJournal(dir).catch((err: unknown) => {
+      this.journalOpening = undefined;
+      const trouble = shortReason(err);
+      if (trouble === this.journalTrouble) return;
+      this.journalTrouble = trouble;
+      this.emit('log', 'warn', `waiting messages are kept in memory only: ${trouble}`);
+    });
+    return this.journalOpening;
+  }
+
+  private async restoreFromJournal(dir: string): Promise<void> {
+    const { host, deviceId, moduleId } = await this.provider.getDeviceCredentials();
+    const name = [host, deviceId, moduleId, this.options.transport ?? 'amqp']
+      .filter((part): part is string => typeof part === 'string' && part !== '')
+      .map((part) => part.replace(/[^A-Za-z0-9.-]/g, '_')).join('_');
+    const { journal, pending, skipped } = await MessageJournal.open(join(dir, `${name}.jsonl`));
+    if (this.closed) {
+      await journal.close();
+      return;
+    }
+    this.journal = journal;
+    journal.on('error', (err: unknown) => this.emit('log', 'warn',
+      `cannot write ${journal.path} (${shortReason(err)}); waiting messages are kept in ` +
+        'memory only from now on'));
+
+    // What waited before the restart is older than anything queued since: it goes first.
+    this.queue.restore(pending);
+    for (const job of this.queue.waiting()) job.entry ??= journal.add(job.message);
+    if (pending.length > 0 || skipped > 0) {
+      const unreadable = skipped > 0 ? `; ${skipped} unreadable lines skipped` : '';
+      this.emit('log', 'info', `${pending.length} messages kept from before the restart ` +
+        `wait for IoT Hub${unreadable}`);
+    }
+    if (this.queue.length > 0) this.kick();
+  }
+
+  /** The journal forgets a message that was accepted or failed for good. */
+  private settled(job: Job): void {
+    if (job.entry !== undefined) this.journal?.done(job.entry);
+  }
+
   /** Fails everything waiting and everything to come: the settings have to change. */
   private giveUp(err: ConfigurationError): void {
     this.misconfigured = err;
     for (const job of this.queue.drain()) {
       this.stats.failed++;
+      this.settled(job);
       job.reject(err);
     }
     this.setStatus('error', err.message);
@@ -223,6 +299,7 @@ export class HubClient extends EventEmitter {
     const timeoutMs = this.options.openTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
+      this.abortOpen = reject;
       timer = setTimeout(() => {
         void this.client.close().catch(() => undefined);
         reject(new Error(`no connection to IoT Hub within ${timeoutMs / 1000} s`));
@@ -232,6 +309,7 @@ export class HubClient extends EventEmitter {
       await Promise.race([this.client.open(), timeout]);
     } finally {
       clearTimeout(timer);
+      this.abortOpen = undefined;
     }
   }
 
@@ -253,6 +331,7 @@ export class HubClient extends EventEmitter {
         this.inFlight--;
         this.stats.accepted++;
         this.credentialsBackoff.reset();
+        this.settled(job);
         job.resolve();
         this.pump();
       },
@@ -265,12 +344,17 @@ export class HubClient extends EventEmitter {
 
   private onSendFailure(job: Job, err: unknown): void {
     if (this.closed) {
-      job.reject(new ClosedError('closed before IoT Hub accepted the message'));
+      // One on disk goes again at the next start (with its message id, so a back end can
+      // drop a double); failing it here as well would make the flow send it twice.
+      if (job.entry === undefined || !this.journal) {
+        job.reject(new ClosedError('closed before IoT Hub accepted the message'));
+      }
       return;
     }
     switch (classify(err)) {
       case 'permanent':
         this.stats.failed++;
+        this.settled(job);
         job.reject(err instanceof Error ? err : new Error(String(err)));
         this.pump();
         return;
@@ -339,6 +423,7 @@ export class HubClient extends EventEmitter {
     this.refused = { until: Date.now() + delay, reason };
     for (const job of this.queue.drain()) {
       this.stats.failed++;
+      this.settled(job);
       job.reject(new CredentialsRefusedError(reason));
     }
     const seconds = Math.max(1, Math.round(delay / 1000));

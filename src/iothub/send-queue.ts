@@ -5,9 +5,13 @@ export interface Job {
   readonly seq: number;
   readonly message: Message;
   retriedUnauthorized: boolean;
+  /** Its entry in the journal on disk, when it has one. */
+  entry?: number;
   resolve(): void;
   reject(err: Error): void;
 }
+
+const RESTORED_SEQ = -(2 ** 50);
 
 /** Messages waiting for the hub, in the order they arrived. */
 export class SendQueue {
@@ -18,8 +22,28 @@ export class SendQueue {
     return this.jobs.length;
   }
 
-  push(message: Message, resolve: () => void, reject: (err: Error) => void): void {
-    this.jobs.push({ seq: this.nextSeq++, message, retriedUnauthorized: false, resolve, reject });
+  push(message: Message, resolve: () => void, reject: (err: Error) => void): Job {
+    const job: Job = { seq: this.nextSeq++, message, retriedUnauthorized: false, resolve, reject };
+    this.jobs.push(job);
+    return job;
+  }
+
+  /**
+   * Puts messages from before a restart in front of everything queued since, oldest first;
+   * once per queue. Nobody waits for them: they resolve and reject into nothing.
+   */
+  restore(entries: readonly { readonly entry: number; readonly message: Message }[]): void {
+    // Below every other seq, so that one sent again also goes back before the newer ones.
+    const restored = entries.map(({ entry, message }, i): Job => ({
+      seq: RESTORED_SEQ + i, message, retriedUnauthorized: false, entry,
+      resolve: () => undefined, reject: () => undefined,
+    }));
+    this.jobs.unshift(...restored);
+  }
+
+  /** Every job waiting now, in order; for giving each a journal entry. */
+  waiting(): readonly Job[] {
+    return this.jobs;
   }
 
   shift(): Job | undefined {
