@@ -2,6 +2,7 @@
 // of the chosen tpm-credentials node. The connection, queue and tokens live in HubClient.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildMessage, leaseHubClient, shortReason, tokenPrintingDebug, type HubClientLease,
   type HubStatus, type HubTransport,
@@ -18,6 +19,8 @@ interface HubOutDef extends NodeDef {
   ca?: string;
   /** Sets `deviceId` in object payloads to the device id read from the TPM. */
   addDeviceId?: boolean;
+  /** Keeps waiting messages in a file under the user directory, across restarts. */
+  keepOnDisk?: boolean;
 }
 
 const DEFAULT_QUEUE = 1000;
@@ -88,10 +91,17 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
+    const userDir = RED.settings.userDir;
+    const keepOnDisk = def.keepOnDisk === true;
+    if (keepOnDisk && !userDir) node.warn(text('errors.no-user-dir'));
+    const journalDir = keepOnDisk && userDir ? join(userDir, 'azure-iot-tpm', 'queue') : '';
+
     let lease: HubClientLease | undefined;
     if (credentials && !setupError) {
-      lease = leaseHubClient(`${credentials.id}|${transport}|${def.ca ?? ''}`, () => ({
+      const key = `${credentials.id}|${transport}|${def.ca ?? ''}|${journalDir}`;
+      lease = leaseHubClient(key, () => ({
         source: credentials, transport, queueSize, ...(ca ? { ca } : {}),
+        ...(journalDir ? { journalDir } : {}),
       }));
     }
     const client = lease?.client;
@@ -171,13 +181,15 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('close', (_removed, done) => {
-      client?.off('status', onStatus);
-      client?.off('log', onLog);
       let finished = false;
+      // Listening until the client is closed, so that what it says on closing (messages
+      // kept on disk for the next start) reaches the log.
       const finish = (): void => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
+        client?.off('status', onStatus);
+        client?.off('log', onLog);
         done();
       };
       const timer = setTimeout(finish, CLOSE_TIMEOUT_MS);

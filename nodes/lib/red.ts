@@ -60,6 +60,7 @@ export interface NodeAPI {
     post(path: string, ...handlers: HttpHandler[]): void;
   };
   auth: { needsPermission(permission: string): HttpHandler };
+  settings: { readonly userDir?: string };
   log: {
     info(message: string): void;
     warn(message: string): void;

@@ -496,6 +496,18 @@ describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_0
       });
   }
 
+  test('On disk in a Node-RED without a user directory: a warning, and sending still works',
+    { timeout: 20_000 }, async () => {
+      fresh();
+      await load(flowOf(credentials('creds', 0), outNode('out', 'creds', { keepOnDisk: true })));
+      const warnings = helper.log().getCalls().map((call) => call.args[0])
+        .filter((a) => a?.id === 'out' && a.level === 30).map((a) => String(a?.msg));
+      assert.deepEqual(warnings, ['azure-iot-hub-out.errors.no-user-dir']);
+      send('out', { payload: 'memory only', messageId: 'memory-only' });
+      await until(() => seen.completed.length === 1, 'the completion');
+      assert.ok(hub.messages.some((m) => m.messageId === 'memory-only'));
+    });
+
   test('a CA path that cannot be read: a clear error at deploy and for each message',
     { timeout: 20_000 }, async () => {
       fresh();

@@ -68,6 +68,10 @@ export interface NodeRed {
   waitForLog(pattern: RegExp, limitMs?: number): Promise<void>;
   /** Stops the process by its PID and waits for it to exit; the files stay. */
   stop(): Promise<void>;
+  /** Kills it with SIGKILL, as a power cut would: no close handler runs. */
+  kill(): Promise<void>;
+  /** Starts it again (stopping it first if it runs) on the same user directory and port. */
+  restart(): Promise<void>;
   /** Stops it and removes the user directory and the log. */
   destroy(): Promise<void>;
 }
@@ -103,16 +107,6 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Set by `node --test` for its children; Node-RED is not one of them.
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(options.runtime?.node ?? process.execPath,
-    [...(options.nodeArgs ?? []), options.runtime?.redJs ?? RED_JS,
-      '--userDir', userDir, '--settings', settingsFile],
-    { cwd: userDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('node-red did not start');
-  const pid = child.pid;
-  // Should the test process end without stop(), Node-RED must not outlive it.
-  const orphaned = (): void => { child.kill('SIGKILL'); };
-  process.once('exit', orphaned);
-  child.once('exit', () => process.removeListener('exit', orphaned));
 
   let text = '';
   const record = (chunk: Buffer): void => {
@@ -120,26 +114,50 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     text += part;
     appendFileSync(logFile, part);
   };
-  child.stdout?.on('data', record);
-  child.stderr?.on('data', record);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const launch = (): { child: ChildProcess; exited: Promise<void> } => {
+    const child = spawn(options.runtime?.node ?? process.execPath,
+      [...(options.nodeArgs ?? []), options.runtime?.redJs ?? RED_JS,
+        '--userDir', userDir, '--settings', settingsFile],
+      { cwd: userDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid === undefined) throw new Error('node-red did not start');
+    // Should the test process end without stop(), Node-RED must not outlive it.
+    const orphaned = (): void => { child.kill('SIGKILL'); };
+    process.once('exit', orphaned);
+    child.once('exit', () => process.removeListener('exit', orphaned));
+    child.stdout?.on('data', record);
+    child.stderr?.on('data', record);
+    return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+  };
+  let current = launch();
 
   const url = `http://127.0.0.1:${port}`;
   const handle: NodeRed = {
-    url, userDir, port, pid, logFile,
+    url, userDir, port, logFile,
+    get pid(): number {
+      return current.child.pid ?? -1;
+    },
     log: () => text,
     waitForLog: (pattern, limitMs = START_LIMIT_MS) =>
-      waitFor(() => pattern.test(text), child, limitMs,
+      waitFor(() => pattern.test(text), current.child, limitMs,
         () => `Node-RED never logged ${pattern}; its log:\n${text}`),
-    stop: () => stopProcess(child, exited),
+    stop: () => stopProcess(current.child, current.exited),
+    kill: async () => {
+      current.child.kill('SIGKILL');
+      await current.exited;
+    },
+    restart: async () => {
+      await stopProcess(current.child, current.exited);
+      current = launch();
+      await waitForHttp(url, current.child, () => text);
+    },
     destroy: async () => {
-      await stopProcess(child, exited);
+      await stopProcess(current.child, current.exited);
       rmSync(root, { recursive: true, force: true });
     },
   };
 
   try {
-    await waitForHttp(url, child, () => text);
+    await waitForHttp(url, current.child, () => text);
   } catch (err) {
     await handle.destroy();
     throw err;
