@@ -15,6 +15,8 @@ export interface SenderSettings {
   readonly caPem: string;
   readonly messages: number;
   readonly rounds: number;
+  /** Rounds sent first and not counted, so that every sender is measured warm. */
+  readonly warmupRounds: number;
   /** For 'sdk': the device's connection string. */
   readonly connectionString?: string;
   /** For 'hub-client': the TPM holding the identity in slot 0. */
@@ -50,8 +52,8 @@ async function sdk(settings: SenderSettings): Promise<SenderRates> {
   const sequential: number[] = [];
   const parallel: number[] = [];
   const n = settings.messages;
-  // Round -1 warms up and is not counted, as in the other senders.
-  for (let round = -1; round < settings.rounds; round++) {
+  // Negative rounds warm up and are not counted, as in the other senders.
+  for (let round = -settings.warmupRounds; round < settings.rounds; round++) {
     sequential.push(await rate(n, async () => {
       for (let i = 0; i < n; i++) await client.sendEvent(event(round, i));
     }));
@@ -62,7 +64,10 @@ async function sdk(settings: SenderSettings): Promise<SenderRates> {
     parallel.push(await rate(n, () => Promise.all(Array.from({ length: 10 }, worker))));
   }
   await client.close();
-  return { sequential: sequential.slice(1), parallel: parallel.slice(1) };
+  return {
+    sequential: sequential.slice(settings.warmupRounds),
+    parallel: parallel.slice(settings.warmupRounds),
+  };
 }
 
 async function hubClient(settings: SenderSettings): Promise<SenderRates> {
@@ -74,7 +79,7 @@ async function hubClient(settings: SenderSettings): Promise<SenderRates> {
   try {
     await client.send(buildMessage({ payload: 'warm-up' }));
     const rates: number[] = [];
-    for (let round = -1; round < settings.rounds; round++) {
+    for (let round = -settings.warmupRounds; round < settings.rounds; round++) {
       rates.push(await rate(settings.messages, () => Promise.all(
         Array.from({ length: settings.messages }, (_, i) =>
           client.send(buildMessage({ payload: reading(round, i) }))))));
@@ -90,7 +95,7 @@ async function hubClient(settings: SenderSettings): Promise<SenderRates> {
       await Promise.all(Array.from({ length: settings.messages }, (_, i) =>
         client.send(buildMessage({ payload: reading(round, i) }))));
     }
-    return { queued: rates.slice(1), heapKb: [before, heapKb()] };
+    return { queued: rates.slice(settings.warmupRounds), heapKb: [before, heapKb()] };
   } finally {
     await client.close();
     await identity.close();
