@@ -127,7 +127,7 @@ export class HubClient extends EventEmitter {
     }
     return new Promise<void>((resolve, reject) => {
       const job = this.queue.push(message, resolve, reject);
-      if (this.journal) job.entry = this.journal.add(message);
+      if (this.journal?.healthy) job.entry = this.journal.add(message);
       this.kick();
     });
   }
@@ -142,7 +142,7 @@ export class HubClient extends EventEmitter {
     // A message on disk waits there for the next start; its done() never comes in this run.
     let kept = 0;
     for (const job of this.queue.drain()) {
-      if (job.entry !== undefined && this.journal) kept++;
+      if (this.onDisk(job)) kept++;
       else job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
     }
     if (kept > 0) {
@@ -267,6 +267,11 @@ export class HubClient extends EventEmitter {
     if (this.queue.length > 0) this.kick();
   }
 
+  /** Whether the message is in a journal that still reaches the disk. */
+  private onDisk(job: Job): boolean {
+    return job.entry !== undefined && this.journal?.healthy === true;
+  }
+
   /** The journal forgets a message that was accepted or failed for good. */
   private settled(job: Job): void {
     if (job.entry !== undefined) this.journal?.done(job.entry);
@@ -346,7 +351,7 @@ export class HubClient extends EventEmitter {
     if (this.closed) {
       // One on disk goes again at the next start (with its message id, so a back end can
       // drop a double); failing it here as well would make the flow send it twice.
-      if (job.entry === undefined || !this.journal) {
+      if (!this.onDisk(job)) {
         job.reject(new ClosedError('closed before IoT Hub accepted the message'));
       }
       return;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Message } from 'azure-iot-common';
 import { restoreMessage, storeMessage, type StoredMessage } from './stored-message';
@@ -39,8 +39,8 @@ const inUse = new Set<string>();
  * write and one sync serve many. When nothing waits the file is emptied, and when it has
  * grown long it is rewritten with only what waits.
  *
- * A failed write is reported once with 'error'; from then on nothing more is written and
- * the caller's queue in memory is all there is.
+ * A failed write (a full disk) is reported once with 'error'; the file is emptied, nothing
+ * more is written, and the caller's queue in memory is all there is.
  */
 export class MessageJournal extends EventEmitter {
   private readonly waiting = new Map<number, string>();
@@ -93,6 +93,14 @@ export class MessageJournal extends EventEmitter {
     }
   }
 
+  /**
+   * False once a write has failed: from then on nothing reaches the disk, and what waits
+   * is safe only in memory. Stays true after close, when the file holds what waited.
+   */
+  get healthy(): boolean {
+    return !this.failed;
+  }
+
   /** How many messages wait. */
   get size(): number {
     return this.waiting.size;
@@ -141,8 +149,11 @@ export class MessageJournal extends EventEmitter {
     const lines = this.buffer;
     this.buffer = [];
     if (lines.length === 0) return;
-    this.chain = this.chain.then(() => this.persist(lines)).catch((err: unknown) => {
+    this.chain = this.chain.then(() => this.persist(lines)).catch(async (err: unknown) => {
       this.failed = true;
+      // The queue in memory is all there is now: what the file holds must not come back
+      // at the next start as well, or it would go out twice.
+      await truncate(this.path, 0).catch(() => undefined);
       this.emit('error', err);
     });
   }

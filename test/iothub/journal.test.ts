@@ -114,6 +114,33 @@ describe('MessageJournal', () => {
     await assert.rejects(MessageJournal.open(join(blocker, 'queue.jsonl')), /ENOTDIR|EEXIST/);
   });
 
+  test('a write that fails is said once, and the file is emptied so nothing goes twice',
+    async () => {
+      const path = freshPath();
+      // A file size limit of 2 KiB makes the writes fail as a full disk would (EFBIG).
+      const child = spawn('bash', ['-c', `ulimit -f 2 && exec "$0" --import tsx -e "$1"`,
+        process.execPath, `
+        const { MessageJournal, buildMessage } = require(${JSON.stringify(
+          join(__dirname, '../../src/iothub'))});
+        MessageJournal.open(${JSON.stringify(path)}).then(async ({ journal }) => {
+          const errors = [];
+          journal.on('error', (err) => errors.push(err.code));
+          for (let i = 0; i < 40; i++) {
+            journal.add(buildMessage({ payload: 'x'.repeat(200), messageId: 'big-' + i }));
+            await journal.flushed();
+          }
+          process.stdout.write(JSON.stringify({ errors, healthy: journal.healthy }));
+        });
+      `], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(output), { errors: ['EFBIG'], healthy: false });
+      assert.equal(statSync(path).size, 0);
+      assert.deepEqual((await reopen(path)).pending, []);
+    });
+
   test('a process killed outright loses nothing it had written', async () => {
     const path = freshPath();
     // A writer in a process of its own that reports once its lines are on the disk and is
