@@ -16,6 +16,7 @@ import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider
 export type HubTransport = 'amqp' | 'amqp-ws';
 
 const STATUS_INTERVAL_MS = 250;
+const CLOSED_BEFORE_ACCEPTED = 'closed before IoT Hub accepted the message (redeploy or stop)';
 export type HubState = 'connecting' | 'connected' | 'sending' | 'disconnected' | 'error' | 'closed';
 
 export interface HubStatus {
@@ -143,7 +144,7 @@ export class HubClient extends EventEmitter {
     let kept = 0;
     for (const job of this.queue.drain()) {
       if (this.onDisk(job)) kept++;
-      else job.reject(new ClosedError('closed before IoT Hub accepted the message (redeploy or stop)'));
+      else job.reject(new ClosedError(CLOSED_BEFORE_ACCEPTED));
     }
     if (kept > 0) {
       this.emit('log', 'info', `${kept} waiting messages kept in ${this.journal?.path ?? ''} ` +

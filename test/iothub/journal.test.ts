@@ -149,7 +149,9 @@ describe('MessageJournal', () => {
       const { MessageJournal, buildMessage } = require(${JSON.stringify(
         join(__dirname, '../../src/iothub'))});
       MessageJournal.open(${JSON.stringify(path)}).then(async ({ journal }) => {
-        for (let i = 0; i < 5; i++) journal.add(buildMessage({ payload: { i }, messageId: 'k-' + i }));
+        for (let i = 0; i < 5; i++) {
+          journal.add(buildMessage({ payload: { i }, messageId: 'k-' + i }));
+        }
         journal.done(0);
         await journal.flushed();
         process.stdout.write('written\\n');
