@@ -2,9 +2,9 @@
 // cut (SIGKILL: no close handler runs) and a restart once the network is back: the readings
 // taken offline arrive, first, in order, once each, from the TPM's device.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitingInJournals } from '../support/journal-files';
 import { startNodeRed, type NodeRed } from '../support/node-red-process';
 import { until } from '../support/until';
 import { adaptExample, only, type FlowNode } from './support/weather-flow';
@@ -21,18 +21,8 @@ describe('weather station: offline, a power cut, a restart', { timeout: 180_000 
   let started: Date;
 
   /** Readings waiting in the out node's file, counted as the next start will read them. */
-  function waitingOnDisk(): number {
-    const dir = join(nodeRed.userDir, 'azure-iot-tpm', 'queue');
-    if (!existsSync(dir)) return 0;
-    let waiting = 0;
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
-      for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
-        if (line.startsWith('{"add"')) waiting++;
-        if (line.startsWith('{"done"')) waiting--;
-      }
-    }
-    return waiting;
-  }
+  const waitingOnDisk = (): number =>
+    waitingInJournals(join(nodeRed.userDir, 'azure-iot-tpm', 'queue'));
 
   async function inject(): Promise<void> {
     const res = await fetch(`${nodeRed.url}/inject/${only(flows, 'inject').id}`,

@@ -2,15 +2,14 @@
 // process, and goes out from the next one, in order, as the same device.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { TpmIdentity, withStore } from '../../src/identity';
 import { HubClient, buildMessage, type HubClientOptions } from '../../src/iothub';
 import { startHub, type LocalHub } from '../support/hub';
+import { waitingInJournals } from '../support/journal-files';
 import { startSwtpm, type Swtpm } from '../support/swtpm';
 import { until, wait } from '../support/until';
 
@@ -32,15 +31,8 @@ describe('HubClient with a journal on disk', { timeout: 60_000 }, () => {
     return client;
   }
 
-  /** The adds minus the dones in the device's journal file, read as the next start would. */
-  function onDisk(deviceId: string): number {
-    const file = readdirSync(dir).find((name) => name.includes(`_${deviceId}_`) &&
-      name.endsWith('.jsonl'));
-    if (!file) return 0;
-    const lines = readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l !== '');
-    const adds = lines.filter((l) => l.startsWith('{"add"')).length;
-    return adds - (lines.length - adds);
-  }
+  /** Messages waiting in the device's journal file, read as the next start would. */
+  const onDisk = (deviceId: string): number => waitingInJournals(dir, `_${deviceId}_`);
 
   const ids = (from: number): (string | undefined)[] =>
     hub.messages.slice(from).map((m) => m.messageId);
