@@ -98,13 +98,13 @@ export = function register(RED: NodeAPI): void {
 
     let lease: HubClientLease | undefined;
     if (credentials && !setupError) {
-      const key = `${credentials.id}|${transport}|${def.ca ?? ''}|${journalDir}`;
-      lease = leaseHubClient(key, () => ({
+      lease = leaseHubClient(`${credentials.id}|${transport}|${def.ca ?? ''}`, () => ({
         source: credentials, transport, queueSize, ...(ca ? { ca } : {}),
-        ...(journalDir ? { journalDir } : {}),
       }));
     }
     const client = lease?.client;
+    // One connection per device, so one queue: On disk in any of its nodes keeps it all.
+    if (journalDir) client?.keepOnDisk(journalDir);
 
     const onStatus = (status: HubStatus): void => node.status(statusOf(status));
     const onLog = (level: string, message: string): void => {

@@ -78,6 +78,7 @@ export class HubClient extends EventEmitter {
   private refused: { until: number; reason: string } | undefined;
   /** Ends a pending open at close: the SDK's open may never settle once closed. */
   private abortOpen: ((err: Error) => void) | undefined;
+  private journalDir: string | undefined;
   private journal: MessageJournal | undefined;
   private journalOpening: Promise<void> | undefined;
   private journalTrouble: string | undefined;
@@ -104,8 +105,19 @@ export class HubClient extends EventEmitter {
     this.client.on('disconnect', this.onDisconnect);
     // Without a listener an 'error' event would take the whole Node-RED process down.
     this.client.on('error', this.onClientError);
-    // Messages kept from before a restart go out without waiting for a new one.
-    if (options.journalDir) setImmediate(() => { void this.openJournal(); });
+    if (options.journalDir) this.keepOnDisk(options.journalDir);
+  }
+
+  /**
+   * Keeps waiting messages in a file under `dir` from now on (see journalDir), for every
+   * sender of this device: IoT Hub takes one connection per device, so the nodes that
+   * share it share this too. Messages kept from before a restart go out without waiting
+   * for a new one. The first folder given stays.
+   */
+  keepOnDisk(dir: string): void {
+    if (this.journalDir !== undefined || this.closed) return;
+    this.journalDir = dir;
+    setImmediate(() => { void this.openJournal(); });
   }
 
   get currentStatus(): HubStatus {
@@ -171,7 +183,7 @@ export class HubClient extends EventEmitter {
     this.connecting = true;
     this.setStatus('connecting');
     try {
-      if (this.options.journalDir && !this.journal) await this.openJournal();
+      if (this.journalDir !== undefined && !this.journal) await this.openJournal();
       if (this.options.ca) this.optionsApplied ??= this.client.setOptions({ ca: this.options.ca });
       await this.optionsApplied;
       if (this.options.transport === 'amqp-ws') await this.checkWebSocketHost();
@@ -230,7 +242,7 @@ export class HubClient extends EventEmitter {
    * When it cannot be opened, the queue stays in memory and this is said once.
    */
   private openJournal(): Promise<void> {
-    const dir = this.options.journalDir;
+    const dir = this.journalDir;
     if (!dir || this.journal || this.closed) return Promise.resolve();
     this.journalOpening ??= this.restoreFromJournal(dir).catch((err: unknown) => {
       this.journalOpening = undefined;

@@ -144,6 +144,19 @@ describe('HubClient with a journal on disk', { timeout: 60_000 }, () => {
     assert.equal(onDisk(STATION), 1, "the station's message is still kept for the station");
   });
 
+  test('a client that starts in memory keeps its queue on disk once asked to', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hub-journal-'));
+    hub.refuseConnections();
+    const client = open({ journalDir: undefined });
+    client.send(buildMessage({ payload: 'before', messageId: 'before' })).catch(() => undefined);
+    client.keepOnDisk(dir);
+    client.keepOnDisk(join(dir, 'ignored'));
+    client.send(buildMessage({ payload: 'after', messageId: 'after' })).catch(() => undefined);
+    // What waited in memory when it was asked is kept as well.
+    await until(() => onDisk(STATION) === 2, 'both messages on disk');
+    assert.ok(!existsSync(join(dir, 'ignored')), 'a second folder was used');
+  });
+
   test('a folder that cannot be written: said once, and the queue works in memory', async () => {
     dir = mkdtempSync(join(tmpdir(), 'hub-journal-'));
     const blocked = join(dir, 'a-file');
