@@ -11,5 +11,7 @@ export {
   JournalBusyError, MessageJournal, type JournalEntry, type OpenedJournal,
 } from './journal';
 export { MAX_MESSAGE_BYTES, buildMessage, type OutgoingMessage } from './message';
-export { leaseHubClient, openHubClients, type HubClientLease } from './registry';
+export {
+  hubClientsWith, leaseHubClient, openHubClients, type HubClientLease,
+} from './registry';
 export { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';

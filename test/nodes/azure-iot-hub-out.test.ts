@@ -496,6 +496,23 @@ describe('azure-iot-hub-out in Node-RED against the local hub', { timeout: 120_0
       });
   }
 
+  test('two transports for one device: a warning, since IoT Hub keeps one connection',
+    { timeout: 20_000 }, async () => {
+      const warningsOf = (id: string): string[] => helper.log().getCalls()
+        .map((call) => call.args[0])
+        .filter((a) => a?.id === id && a.level === 30).map((a) => String(a?.msg));
+      fresh();
+      await load(flowOf(credentials('creds', 0), outNode('a', 'creds'), outNode('b', 'creds')));
+      assert.deepEqual([...warningsOf('a'), ...warningsOf('b')], []);
+      await helper.unload();
+
+      fresh();
+      await load(flowOf(credentials('creds', 0), outNode('a', 'creds'),
+        outNode('b', 'creds', { transport: 'amqp-ws' })));
+      assert.deepEqual(warningsOf('a'), []);
+      assert.deepEqual(warningsOf('b'), ['azure-iot-hub-out.errors.two-connections']);
+    });
+
   test('On disk in a Node-RED without a user directory: a warning, and sending still works',
     { timeout: 20_000 }, async () => {
       fresh();
