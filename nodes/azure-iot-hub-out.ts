@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildMessage, hubClientsWith, leaseHubClient, shortReason, tokenPrintingDebug,
-  type HubClientLease, type HubStatus, type HubTransport,
+  buildMessage, leaseHubClient, shortReason, tokenPrintingDebug, type HubClientLease,
+  type HubStatus, type HubTransport,
 } from '../src/iothub';
 import type {
   DoneFn, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, SendFn,
@@ -101,9 +101,6 @@ export = function register(RED: NodeAPI): void {
       lease = leaseHubClient(`${credentials.id}|${transport}|${def.ca ?? ''}`, () => ({
         source: credentials, transport, queueSize, ...(ca ? { ca } : {}),
       }));
-      // IoT Hub keeps one connection per device and drops the older one when another
-      // opens: two clients of one device would take turns throwing each other off.
-      if (hubClientsWith(`${credentials.id}|`) > 1) node.warn(text('errors.two-connections'));
     }
     const client = lease?.client;
     // One connection per device, so one queue: On disk in any of its nodes keeps it all.

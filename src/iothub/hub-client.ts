@@ -16,6 +16,11 @@ import { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider
 export type HubTransport = 'amqp' | 'amqp-ws';
 
 const STATUS_INTERVAL_MS = 250;
+
+// Every client of this process by the device it connects as: IoT Hub keeps one connection
+// per device and drops the older one when another opens, so two would take turns
+// throwing each other off.
+const connectedAs = new Map<string, Set<HubClient>>();
 const CLOSED_BEFORE_ACCEPTED = 'closed before IoT Hub accepted the message (redeploy or stop)';
 export type HubState = 'connecting' | 'connected' | 'sending' | 'disconnected' | 'error' | 'closed';
 
@@ -78,6 +83,8 @@ export class HubClient extends EventEmitter {
   private refused: { until: number; reason: string } | undefined;
   /** Ends a pending open at close: the SDK's open may never settle once closed. */
   private abortOpen: ((err: Error) => void) | undefined;
+  /** The device this client connects as, once known: `host/device[/module]`. */
+  private device: string | undefined;
   private journalDir: string | undefined;
   private journal: MessageJournal | undefined;
   private journalOpening: Promise<void> | undefined;
@@ -168,6 +175,11 @@ export class HubClient extends EventEmitter {
     this.client.removeListener('error', this.onClientError);
     this.client.on('error', () => undefined);
     await this.journal?.close();
+    if (this.device !== undefined) {
+      const clients = connectedAs.get(this.device);
+      clients?.delete(this);
+      if (clients?.size === 0) connectedAs.delete(this.device);
+    }
     this.setStatus('closed');
   }
 
@@ -209,7 +221,25 @@ export class HubClient extends EventEmitter {
     this.stats.connects++;
     this.reconnect.reset();
     this.emit('log', 'info', 'connected to IoT Hub');
+    await this.registerDevice();
     this.pump();
+  }
+
+  /** Says when another client of this process already connects as the same device. */
+  private async registerDevice(): Promise<void> {
+    if (this.device !== undefined) return;
+    const credentials = await this.provider.getDeviceCredentials().catch(() => undefined);
+    if (!credentials || this.closed) return;
+    const { host, deviceId, moduleId } = credentials;
+    this.device = [host, deviceId, moduleId].filter((part) => part).join('/');
+    const clients = connectedAs.get(this.device) ?? new Set<HubClient>();
+    connectedAs.set(this.device, clients);
+    clients.add(this);
+    if (clients.size > 1) {
+      this.emit('log', 'warn', `another connection of this Node-RED sends as ${this.device}. ` +
+        'IoT Hub keeps one connection per device, so they will keep disconnecting each ' +
+        'other: send through one tpm-credentials node per device, with one transport and CA');
+    }
   }
 
   /**

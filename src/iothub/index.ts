@@ -11,7 +11,5 @@ export {
   JournalBusyError, MessageJournal, type JournalEntry, type OpenedJournal,
 } from './journal';
 export { MAX_MESSAGE_BYTES, buildMessage, type OutgoingMessage } from './message';
-export {
-  hubClientsWith, leaseHubClient, openHubClients, type HubClientLease,
-} from './registry';
+export { leaseHubClient, openHubClients, type HubClientLease } from './registry';
 export { TpmAuthenticationProvider, type TokenSource } from './tpm-auth-provider';

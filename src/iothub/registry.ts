@@ -21,8 +21,3 @@ export function leaseHubClient(key: string, options: () => HubClientOptions): Hu
 export function openHubClients(): number {
   return clients.keys().length;
 }
-
-/** How many open clients have a key that starts with `prefix`. */
-export function hubClientsWith(prefix: string): number {
-  return clients.keys().filter((key) => key.startsWith(prefix)).length;
-}

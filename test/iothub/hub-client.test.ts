@@ -163,6 +163,29 @@ describe('HubClient with TPM tokens against the local hub', { timeout: 60_000 },
     }
   });
 
+  test('a second client of one device in the process says it will fight the first',
+    { timeout: 20_000 }, async () => {
+      const warnings: string[] = [];
+      const listen = (client: HubClient): HubClient => client.on('log', (level, line) => {
+        if (level === 'warn') warnings.push(String(line));
+      });
+      const first = listen(open());
+      await first.send(buildMessage({ payload: 'first' }));
+      assert.deepEqual(warnings, []);
+      const second = listen(open({}, shortIdentity));
+      await second.send(buildMessage({ payload: 'second' }));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0] ?? '',
+        /another connection of this Node-RED sends as localhost:\d+\/station-1\. IoT Hub/);
+
+      // Once the first has closed, a new one is alone again.
+      await first.close();
+      await second.close();
+      const third = listen(open());
+      await third.send(buildMessage({ payload: 'third' }));
+      assert.equal(warnings.length, 1);
+    });
+
   test('a clock two hours behind: refused with the clock named; right again, it recovers',
     { timeout: 20_000 }, async () => {
     const client = open();
