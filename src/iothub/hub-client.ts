@@ -300,7 +300,8 @@ export class HubClient extends EventEmitter {
         'memory only from now on'));
 
     // What waited before the restart is older than anything queued since: it goes first.
-    this.queue.restore(pending);
+    this.queue.restore(pending, (err) => this.emit('log', 'error',
+      `a message kept from before the restart failed: ${shortReason(err)}`));
     for (const job of this.queue.waiting()) job.entry ??= journal.add(job.message);
     if (pending.length > 0 || skipped > 0) {
       const unreadable = skipped > 0 ? `; ${skipped} unreadable lines skipped` : '';
@@ -323,10 +324,20 @@ export class HubClient extends EventEmitter {
   /** Fails everything waiting and everything to come: the settings have to change. */
   private giveUp(err: ConfigurationError): void {
     this.misconfigured = err;
+    let kept = 0;
     for (const job of this.queue.drain()) {
+      // One from before the restart stays on disk for a redeploy with better settings.
+      if (job.restored && this.onDisk(job)) {
+        kept++;
+        continue;
+      }
       this.stats.failed++;
       this.settled(job);
       job.reject(err);
+    }
+    if (kept > 0) {
+      this.emit('log', 'warn', `${kept} messages kept from before the restart stay on disk ` +
+        'until the settings are fixed');
     }
     this.setStatus('error', err.message);
     this.emit('log', 'error', err.message);
@@ -469,17 +480,31 @@ export class HubClient extends EventEmitter {
       '(tokens expire by it; a Raspberry Pi has no clock until NTP sets it)';
     const delay = this.credentialsBackoff.next();
     this.refused = { until: Date.now() + delay, reason };
+    const kept: Job[] = [];
     for (const job of this.queue.drain()) {
+      // No flow waits for one from before the restart: it waits for the next try.
+      if (job.restored) {
+        kept.push(job);
+        continue;
+      }
       this.stats.failed++;
       this.settled(job);
       job.reject(new CredentialsRefusedError(reason));
     }
+    for (const job of kept) this.queue.requeue(job);
     const seconds = Math.max(1, Math.round(delay / 1000));
     this.setStatus('error', `credentials refused; next try in ${seconds} s`);
     this.emit('log', 'error', `${reason}; next try in ${seconds} s`);
     if (this.connected) {
       this.connected = false;
       void this.client.close().catch(() => undefined);
+    }
+    if (kept.length > 0) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = undefined;
+        this.kick();
+      }, delay);
     }
   }
 

@@ -7,6 +7,8 @@ export interface Job {
   retriedUnauthorized: boolean;
   /** Its entry in the journal on disk, when it has one. */
   entry?: number;
+  /** Read back from the journal at start: no flow waits for it. */
+  readonly restored?: boolean;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -30,13 +32,14 @@ export class SendQueue {
 
   /**
    * Puts messages from before a restart in front of everything queued since, oldest first;
-   * once per queue. Nobody waits for them: they resolve and reject into nothing.
+   * once per queue. No flow waits for them: a failure goes to `failed`.
    */
-  restore(entries: readonly { readonly entry: number; readonly message: Message }[]): void {
+  restore(entries: readonly { readonly entry: number; readonly message: Message }[],
+    failed: (err: Error) => void): void {
     // Below every other seq, so that one sent again also goes back before the newer ones.
     const restored = entries.map(({ entry, message }, i): Job => ({
-      seq: RESTORED_SEQ + i, message, retriedUnauthorized: false, entry,
-      resolve: () => undefined, reject: () => undefined,
+      seq: RESTORED_SEQ + i, message, retriedUnauthorized: false, entry, restored: true,
+      resolve: () => undefined, reject: failed,
     }));
     this.jobs.unshift(...restored);
   }

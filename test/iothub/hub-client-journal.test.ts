@@ -22,6 +22,7 @@ describe('HubClient with a journal on disk', { timeout: 60_000 }, () => {
   let station: TpmIdentity;
   let other: TpmIdentity;
   let dir: string;
+  let stationKey: string;
   const clients: HubClient[] = [];
 
   function open(options: Partial<HubClientOptions> = {}, source = station): HubClient {
@@ -40,7 +41,7 @@ describe('HubClient with a journal on disk', { timeout: 60_000 }, () => {
   before(async () => {
     swtpm = await startSwtpm();
     hub = await startHub();
-    hub.addDevice(STATION);
+    stationKey = hub.addDevice(STATION);
     hub.addDevice(OTHER);
     await withStore(swtpm.tcti, async (store) => {
       await store.provision(0, hub.connectionString(STATION));
@@ -125,6 +126,36 @@ describe('HubClient with a journal on disk', { timeout: 60_000 }, () => {
     await hub.waitForMessages(before + 3);
     assert.deepEqual(ids(before), ['cut-0', 'cut-1', 'cut-2']);
   });
+
+  test('kept messages wait out refused credentials, and go once the key works again',
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), 'hub-journal-'));
+      hub.refuseConnections();
+      const first = open();
+      for (const id of ['kept-a', 'kept-b']) {
+        first.send(buildMessage({ payload: id, messageId: id })).catch(() => undefined);
+      }
+      await until(() => onDisk(STATION) === 2, 'two messages on disk');
+      await first.close();
+
+      hub.revokeDevice(STATION);
+      hub.refuseConnections(false);
+      const before = hub.messages.length;
+      const errors: string[] = [];
+      const second = open({ credentialsBackoffMs: { initial: 200, max: 400 } });
+      second.on('log', (level: string, line: string) => {
+        if (level === 'error') errors.push(line);
+      });
+      await until(() => errors.length >= 2, 'two refusals, backed off');
+      assert.ok(errors.every((e) => /refused the device's credentials/.test(e)), errors[0]);
+      assert.equal(onDisk(STATION), 2, 'a kept message was dropped on refusal');
+      assert.equal(hub.messages.length, before);
+
+      hub.addDevice(STATION, stationKey);
+      await hub.waitForMessages(before + 2, 10_000);
+      assert.deepEqual(ids(before), ['kept-a', 'kept-b']);
+      await until(() => onDisk(STATION) === 0, 'the journal emptied');
+    });
 
   test('the file belongs to the device in the TPM: another device never sends it', async () => {
     dir = mkdtempSync(join(tmpdir(), 'hub-journal-'));
