@@ -225,13 +225,19 @@ export class HubClient extends EventEmitter {
     this.pump();
   }
 
+  /** Host, device id and module id (when there is one) of the device this client is. */
+  private async identityParts(): Promise<string[]> {
+    const { host, deviceId, moduleId } = await this.provider.getDeviceCredentials();
+    return [host, deviceId, moduleId]
+      .filter((part): part is string => typeof part === 'string' && part !== '');
+  }
+
   /** Says when another client of this process already connects as the same device. */
   private async registerDevice(): Promise<void> {
     if (this.device !== undefined) return;
-    const credentials = await this.provider.getDeviceCredentials().catch(() => undefined);
-    if (!credentials || this.closed) return;
-    const { host, deviceId, moduleId } = credentials;
-    this.device = [host, deviceId, moduleId].filter((part) => part).join('/');
+    const parts = await this.identityParts().catch(() => undefined);
+    if (!parts || this.closed) return;
+    this.device = parts.join('/');
     const clients = connectedAs.get(this.device) ?? new Set<HubClient>();
     connectedAs.set(this.device, clients);
     clients.add(this);
@@ -285,9 +291,7 @@ export class HubClient extends EventEmitter {
   }
 
   private async restoreFromJournal(dir: string): Promise<void> {
-    const { host, deviceId, moduleId } = await this.provider.getDeviceCredentials();
-    const name = [host, deviceId, moduleId, this.options.transport ?? 'amqp']
-      .filter((part): part is string => typeof part === 'string' && part !== '')
+    const name = [...await this.identityParts(), this.options.transport ?? 'amqp']
       .map((part) => part.replace(/[^A-Za-z0-9.-]/g, '_')).join('_');
     const { journal, pending, skipped } = await MessageJournal.open(join(dir, `${name}.jsonl`));
     if (this.closed) {
